@@ -1,0 +1,105 @@
+"""One nox session per package, plus lint, end-to-end and the main job.
+
+Every session installs the one locked environment (requirements.lock, resolved for
+Python 3.10 and installed on 3.11 with --no-deps, see README) and the packages it tests in
+editable mode. The uv backend hard-links from its cache, so per-session venvs stay cheap.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True
+# `nox` with no -s runs every test session; the main job is not a test.
+nox.options.sessions = [
+    "lint",
+    "data_prep",
+    "model",
+    "hf_pusher",
+    "space_app",
+    "pipeline",
+    "infra",
+    "e2e",
+]
+
+PYTHON = "3.11"
+# Packages each package needs at test time, in install order (its own last).
+PACKAGE_DEPENDENCIES = {
+    "data_prep": ["data_prep"],
+    "model": ["data_prep", "model"],
+    "hf_pusher": ["hf_pusher"],
+    "space_app": ["data_prep", "model", "hf_pusher", "space_app"],
+    "pipeline": ["data_prep", "model", "hf_pusher", "pipeline"],
+}
+ENV = {
+    "TF_USE_LEGACY_KERAS": "1",  # TFX/TFT 1.16 need Keras 2 (tf_keras).
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PYTHONWARNINGS": "ignore::FutureWarning",
+}
+
+
+def install(session: nox.Session, *packages: str) -> None:
+    session.install("--no-deps", "-r", "requirements.lock")
+    for package in packages:
+        session.install("--no-deps", "-e", f"packages/{package}")
+    session.env.update(ENV)
+
+
+def run_package_tests(session: nox.Session, package: str) -> None:
+    install(session, *PACKAGE_DEPENDENCIES[package])
+    args = session.posargs or ["-m", "not slow"]
+    session.run("pytest", f"packages/{package}/tests", *args)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("--no-deps", "-r", "requirements.lock")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def data_prep(session: nox.Session) -> None:
+    run_package_tests(session, "data_prep")
+
+
+@nox.session(python=PYTHON)
+def model(session: nox.Session) -> None:
+    run_package_tests(session, "model")
+
+
+@nox.session(python=PYTHON)
+def hf_pusher(session: nox.Session) -> None:
+    run_package_tests(session, "hf_pusher")
+
+
+@nox.session(python=PYTHON)
+def space_app(session: nox.Session) -> None:
+    run_package_tests(session, "space_app")
+
+
+@nox.session(python=PYTHON)
+def pipeline(session: nox.Session) -> None:
+    run_package_tests(session, "pipeline")
+
+
+@nox.session(python=PYTHON)
+def infra(session: nox.Session) -> None:
+    """Shell scripts, Dockerfile and workflows: shellcheck, recorded-gcloud tests, actionlint."""
+    session.install("--no-deps", "-r", "requirements.lock")
+    session.run("pytest", "infra/tests")
+
+
+@nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """The slow end-to-end tests of every package (full pipeline, browser, multi-process Beam)."""
+    install(session, "data_prep", "model", "hf_pusher", "space_app", "pipeline")
+    session.run("pytest", "-m", "slow", *[f"packages/{p}/tests" for p in PACKAGE_DEPENDENCIES])
+
+
+@nox.session(python=PYTHON)
+def main(session: nox.Session) -> None:
+    """The main job, offline: sample data -> data_prep (-> full pipeline once it lands)."""
+    install(session, "data_prep")
+    session.run("python", "-m", "segmentation_data_prep.demo", *session.posargs)

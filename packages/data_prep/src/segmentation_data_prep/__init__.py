@@ -1,0 +1,1 @@
+"""Images and trimaps in the Oxford-IIIT Pet layout -> compact TFRecord shards."""

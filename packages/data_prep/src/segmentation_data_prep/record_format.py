@@ -1,0 +1,104 @@
+"""The TFRecord format data_prep writes and every other package reads.
+
+Kept in one module so that no package re-implements encoding or decoding. Pixels are
+stored as lossless PNG (uint8), labels as a single-channel PNG whose values are exact
+integers in {0, 1, 2} (the Pet trimap values 1, 2, 3 minus one).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+from PIL import Image
+
+IMAGE_KEY = "image"  # bytes: PNG, RGB, uint8, HEIGHT_KEY x WIDTH_KEY
+MASK_KEY = "mask"  # bytes: PNG, grayscale, uint8 in {0, 1, 2}, same size as the image
+HEIGHT_KEY = "height"  # int64
+WIDTH_KEY = "width"  # int64
+STEM_KEY = "stem"  # bytes: the source file stem, e.g. b"Abyssinian_1"
+
+CLASS_NAMES = ("pet", "background", "border")
+NUM_CLASSES = len(CLASS_NAMES)
+TRIMAP_OFFSET = 1  # stored label = trimap value - 1
+
+SPLIT_NAMES = ("train", "eval")
+SHARD_SUFFIX = ".tfrecord"
+
+
+def shard_glob(split: str) -> str:
+    """Relative glob of a split's shards, usable as an ImportExampleGen split pattern."""
+    return f"{split}/{split}-*{SHARD_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class DecodedExample:
+    stem: str
+    image: np.ndarray  # (H, W, 3) uint8
+    mask: np.ndarray  # (H, W) uint8 in {0, 1, 2}
+
+
+def encode_png(array: np.ndarray, compress_level: int = 6) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image)
+
+
+def encode_example(stem: str, image: np.ndarray, mask: np.ndarray) -> bytes:
+    """Serialize one example; raises ValueError on shapes/values that break the format."""
+    from tensorflow.core.example import example_pb2
+
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{stem}: image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
+    if mask.dtype != np.uint8 or mask.shape != image.shape[:2]:
+        raise ValueError(f"{stem}: mask must be uint8 {image.shape[:2]}, got {mask.dtype} {mask.shape}")
+    if mask.size and int(mask.max()) >= NUM_CLASSES:
+        raise ValueError(f"{stem}: mask values must be in 0..{NUM_CLASSES - 1}")
+    example = example_pb2.Example()
+    features = example.features.feature
+    features[IMAGE_KEY].bytes_list.value.append(encode_png(image))
+    features[MASK_KEY].bytes_list.value.append(encode_png(mask))
+    features[HEIGHT_KEY].int64_list.value.append(image.shape[0])
+    features[WIDTH_KEY].int64_list.value.append(image.shape[1])
+    features[STEM_KEY].bytes_list.value.append(stem.encode("utf-8"))
+    return example.SerializeToString()
+
+
+def decode_example(serialized: bytes) -> DecodedExample:
+    """Inverse of encode_example, in numpy (for tests, tools and the demo)."""
+    from tensorflow.core.example import example_pb2
+
+    example = example_pb2.Example.FromString(serialized)
+    features = example.features.feature
+    image = decode_png(features[IMAGE_KEY].bytes_list.value[0])
+    mask = decode_png(features[MASK_KEY].bytes_list.value[0])
+    height = features[HEIGHT_KEY].int64_list.value[0]
+    width = features[WIDTH_KEY].int64_list.value[0]
+    if image.shape != (height, width, 3) or mask.shape != (height, width):
+        raise ValueError(f"record shapes {image.shape}/{mask.shape} disagree with {height}x{width}")
+    return DecodedExample(features[STEM_KEY].bytes_list.value[0].decode("utf-8"), image, mask)
+
+
+def tf_feature_spec() -> dict:
+    """Feature spec for tf.io.parse_example on serialized records."""
+    import tensorflow as tf
+
+    return {
+        IMAGE_KEY: tf.io.FixedLenFeature([], tf.string),
+        MASK_KEY: tf.io.FixedLenFeature([], tf.string),
+        HEIGHT_KEY: tf.io.FixedLenFeature([], tf.int64),
+        WIDTH_KEY: tf.io.FixedLenFeature([], tf.int64),
+        STEM_KEY: tf.io.FixedLenFeature([], tf.string),
+    }
+
+
+def schema_path() -> str:
+    """Path of the schema.pbtxt for ImportSchemaGen, shipped with this package."""
+    return str(resources.files(__package__) / "schema.pbtxt")

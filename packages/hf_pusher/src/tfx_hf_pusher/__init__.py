@@ -1,0 +1,1 @@
+"""TFX component publishing a blessed model and its demo Space to the Hugging Face Hub."""

@@ -1,0 +1,1 @@
+"""TFX pipeline for segmentation: one create_pipeline for the local and the Vertex AI runners."""

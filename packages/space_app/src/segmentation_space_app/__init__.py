@@ -1,0 +1,1 @@
+"""Gradio demo app for the segmentation model, published to a Hugging Face Space."""
