@@ -58,7 +58,9 @@ def encode_example(stem: str, image: np.ndarray, mask: np.ndarray) -> bytes:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"{stem}: image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
     if mask.dtype != np.uint8 or mask.shape != image.shape[:2]:
-        raise ValueError(f"{stem}: mask must be uint8 {image.shape[:2]}, got {mask.dtype} {mask.shape}")
+        raise ValueError(
+            f"{stem}: mask must be uint8 {image.shape[:2]}, got {mask.dtype} {mask.shape}"
+        )
     if mask.size and int(mask.max()) >= NUM_CLASSES:
         raise ValueError(f"{stem}: mask values must be in 0..{NUM_CLASSES - 1}")
     example = example_pb2.Example()

@@ -1,1 +1,1 @@
-"""UNet (MobileNetV2 encoder) for semantic segmentation: Transform preprocessing_fn, TFX run_fn, serving signatures."""
+"""UNet (MobileNetV2 encoder) for segmentation: preprocessing_fn, run_fn, serving signatures."""
