@@ -95,7 +95,10 @@ def infra(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """The slow end-to-end tests of every package (full pipeline, browser, multi-process Beam)."""
     install(session, "data_prep", "model", "hf_pusher", "space_app", "pipeline")
-    session.run("pytest", "-m", "slow", *[f"packages/{p}/tests" for p in PACKAGE_DEPENDENCIES])
+    # One pytest per package: each package's tests run under its own pytest config.
+    # Exit code 5 ("no tests collected") means that package has no slow tests.
+    for package in PACKAGE_DEPENDENCIES:
+        session.run("pytest", "-m", "slow", f"packages/{package}/tests", success_codes=[0, 5])
 
 
 @nox.session(python=PYTHON)
