@@ -1,0 +1,323 @@
+"""The infra scripts against the recording gcloud stand-in: what they create, that a second run
+changes nothing, that bad input stops before any command, dry runs, and the HF token's path."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from conftest import INFRA, GcloudWorld, mutating, require_tool, which
+
+PROJECT = "acme-seg-prod"
+REPO_NAME = "acme/tfx-seg"
+ARGS = ("--project", PROJECT, "--github-repo", REPO_NAME, "--region", "europe-west4")
+TOKEN = "hf_TestTokenNeverPrinted0123456789"
+SCRIPTS = sorted(path.name for path in INFRA.glob("*.sh") if path.name != "lib.sh")
+RUNNER = f"serviceAccount:tfx-pipeline-runner@{PROJECT}.iam.gserviceaccount.com"
+WORKER = f"serviceAccount:tfx-dataflow-worker@{PROJECT}.iam.gserviceaccount.com"
+DEPLOYER = f"serviceAccount:tfx-github-deployer@{PROJECT}.iam.gserviceaccount.com"
+BUCKET = f"gs://{PROJECT}-tfx-seg"
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def find(calls: list[list[str]], *words: str) -> list[list[str]]:
+    return [call for call in calls if all(word in call for word in words)]
+
+
+def granted(world: GcloudWorld) -> set[tuple[str, str, str]]:
+    return {
+        (target.split("|")[1], role, member) for target, role, member in world.state()["bindings"]
+    }
+
+
+def test_every_script_is_shellcheck_clean() -> None:
+    shellcheck = require_tool(which("shellcheck"), "shellcheck")
+    scripts = sorted(str(path) for path in INFRA.glob("*.sh"))
+    assert len(scripts) >= 7
+    result = subprocess.run(
+        [shellcheck, "--severity=style", "--external-sources", *scripts],
+        capture_output=True,
+        text=True,
+        cwd=INFRA,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bootstrap_creates_everything_an_empty_project_needs(world: GcloudWorld) -> None:
+    ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    calls = world.calls()
+
+    (enable,) = find(calls, "services", "enable")
+    for api in ("aiplatform", "dataflow", "artifactregistry", "storage", "secretmanager"):
+        assert f"{api}.googleapis.com" in enable
+    for api in ("iam", "iamcredentials", "sts", "compute"):
+        assert f"{api}.googleapis.com" in enable
+
+    (bucket,) = find(calls, "buckets", "create")
+    assert bucket[3] == BUCKET
+    assert {"--uniform-bucket-level-access", "--location=europe-west4"} <= set(bucket)
+    assert "--public-access-prevention" in bucket
+    (repo,) = find(calls, "repositories", "create")
+    assert {"tfx-seg", "--repository-format=docker", "--location=europe-west4"} <= set(repo)
+    (secret,) = find(calls, "secrets", "create")
+    assert {"hf-token", "--replication-policy=user-managed", "--locations=europe-west4"} <= set(
+        secret
+    )
+    created = {call[3] for call in find(calls, "service-accounts", "create")}
+    assert created == {"tfx-pipeline-runner", "tfx-dataflow-worker", "tfx-github-deployer"}
+
+    runner_sa = RUNNER.split(":", 1)[1]
+    assert granted(world) >= {
+        (PROJECT, "roles/aiplatform.user", RUNNER),
+        (PROJECT, "roles/dataflow.developer", RUNNER),
+        (BUCKET, "roles/storage.objectAdmin", RUNNER),
+        ("tfx-seg", "roles/artifactregistry.reader", RUNNER),
+        ("hf-token", "roles/secretmanager.secretAccessor", RUNNER),
+        (WORKER.split(":", 1)[1], "roles/iam.serviceAccountUser", RUNNER),
+        (PROJECT, "roles/dataflow.worker", WORKER),
+        (BUCKET, "roles/storage.objectAdmin", WORKER),
+        ("tfx-seg", "roles/artifactregistry.reader", WORKER),
+        (PROJECT, "roles/aiplatform.user", DEPLOYER),
+        ("tfx-seg", "roles/artifactregistry.writer", DEPLOYER),
+        (runner_sa, "roles/iam.serviceAccountUser", DEPLOYER),
+    }
+    # Least privilege: no basic roles, no project-wide storage or secret access, and the
+    # deployer (what GitHub can become) never reaches the token.
+    for resource, role, member in granted(world):
+        assert role not in {"roles/owner", "roles/editor", "roles/viewer"}
+        if resource == PROJECT:
+            assert not role.startswith(("roles/storage.", "roles/secretmanager.", "roles/iam."))
+        if member == DEPLOYER:
+            assert "secretmanager" not in role
+    for call in find(calls, "projects", "add-iam-policy-binding"):
+        assert "--condition=None" in call  # never an interactive prompt on conditional policies
+
+    (pool,) = find(calls, "workload-identity-pools", "create")
+    assert {"github", "--location=global"} <= set(pool)
+    (provider,) = find(calls, "providers", "create-oidc")
+    assert "--issuer-uri=https://token.actions.githubusercontent.com" in provider
+    assert f"--attribute-condition=assertion.repository=='{REPO_NAME}'" in provider
+    mapping = next(arg for arg in provider if arg.startswith("--attribute-mapping="))
+    assert "attribute.repository=assertion.repository" in mapping
+    principal = (
+        "principalSet://iam.googleapis.com/projects/123456789012/locations/global/"
+        f"workloadIdentityPools/github/attribute.repository/{REPO_NAME}"
+    )
+    assert (DEPLOYER.split(":", 1)[1], "roles/iam.workloadIdentityUser", principal) in granted(
+        world
+    )
+    # No JSON keys, ever.
+    assert not find(calls, "keys")
+
+
+def test_second_run_changes_nothing(world: GcloudWorld) -> None:
+    ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    state_after_first = world.state_path.read_text()
+    first_count = len(world.calls())
+    second = ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    second_calls = world.calls()[first_count:]
+    assert second_calls, "the second run should still check everything"
+    assert mutating(second_calls) == []
+    assert world.state_path.read_text() == state_after_first
+    assert "already has an enabled version" in second.stderr
+
+
+def test_each_step_alone_is_idempotent(world: GcloudWorld) -> None:
+    for script in ("enable_apis.sh", "storage.sh", "hf_secret.sh", "service_accounts.sh"):
+        ok(world.run(script, *ARGS))
+        count = len(world.calls())
+        ok(world.run(script, *ARGS))
+        assert mutating(world.calls()[count:]) == [], script
+
+
+def test_missing_apis_only_are_enabled(world: GcloudWorld) -> None:
+    world.state_path.write_text(
+        '{"resources": {}, "bindings": [], "secret_versions": {},'
+        ' "services": ["aiplatform.googleapis.com", "compute.googleapis.com"]}'
+    )
+    ok(world.run("enable_apis.sh", *ARGS))
+    (enable,) = find(world.calls(), "services", "enable")
+    assert "aiplatform.googleapis.com" not in enable and "compute.googleapis.com" not in enable
+    assert "dataflow.googleapis.com" in enable
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--project", "My_Project", "invalid project id 'My_Project'"),
+        ("--project", "abc", "invalid project id 'abc'"),
+        ("--region", "us-central", "invalid region 'us-central'"),
+        ("--region", "mars-north1", "invalid region 'mars-north1'"),
+    ],
+)
+def test_bad_input_stops_before_any_command(
+    world: GcloudWorld, script: str, flag: str, value: str, message: str
+) -> None:
+    if flag == "--region" and script == "enable_apis.sh":
+        pytest.skip("enable_apis.sh takes no region")
+    if flag == "--region" and script == "github_wif.sh":
+        pytest.skip("github_wif.sh is global (no region)")
+    args = [*ARGS, flag, value, "--yes"]
+    result = world.run(script, *args, env={"HF_TOKEN": TOKEN})
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert world.calls() == []
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--bucket", "gs://acme", "invalid bucket name 'gs://acme'"),
+        ("--bucket", "google-data", "may not start with 'goog'"),
+        ("--github-repo", "acme", "invalid GitHub repository 'acme'"),
+        ("--github-repo", "https://github.com/acme/x", "expected owner/name"),
+        ("--hf-secret", TOKEN, "looks like a token"),
+        ("--ar-repo", "Tfx_Seg", "invalid Artifact Registry repository"),
+        ("--projectt", "x", "unknown argument '--projectt'"),
+    ],
+)
+def test_bootstrap_checks_every_input_first(
+    world: GcloudWorld, flag: str, value: str, message: str
+) -> None:
+    result = world.run("bootstrap.sh", *ARGS, flag, value)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert world.calls() == []
+
+
+def test_hf_secret_flag_holding_a_token_is_not_echoed(world: GcloudWorld) -> None:
+    result = world.run("hf_secret.sh", "--project", PROJECT, "--hf-secret", TOKEN)
+    assert result.returncode == 2
+    assert TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_dry_run_prints_commands_and_runs_none(world: GcloudWorld, script: str) -> None:
+    result = ok(world.run(script, *ARGS, "--dry-run", env={"HF_TOKEN": TOKEN}))
+    assert world.calls() == []
+    commands = result.stdout.splitlines()
+    assert commands and all(line.startswith("gcloud ") for line in commands), result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_dry_run_of_bootstrap_prints_the_exact_commands(world: GcloudWorld) -> None:
+    result = ok(world.run("bootstrap.sh", *ARGS, "--dry-run", env={"HF_TOKEN": TOKEN}))
+    out = result.stdout
+    assert (
+        f"gcloud storage buckets create {BUCKET} --project={PROJECT} --location=europe-west4 "
+        "--uniform-bucket-level-access --public-access-prevention --default-storage-class=STANDARD"
+    ) in out
+    assert f"\"--attribute-condition=assertion.repository=='{REPO_NAME}'\"" in out
+    assert f"gcloud secrets versions add hf-token --data-file=- --project={PROJECT}" in out
+    # A dry run lists what an empty project needs: the same creates as a real first run.
+    ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    real = [call for call in mutating(world.calls()) if "add" not in call]
+    printed = [line for line in out.splitlines() if "versions add" not in line]
+    assert len(printed) == len(real)
+
+
+def test_dry_run_works_without_gcloud(world: GcloudWorld, no_gcloud_path: str) -> None:
+    result = ok(world.run("bootstrap.sh", *ARGS, "--dry-run", env={"PATH": no_gcloud_path}))
+    assert "gcloud is not installed" in result.stderr
+    assert "gcloud services enable" in result.stdout
+
+
+def test_missing_gcloud_says_how_to_install(world: GcloudWorld, no_gcloud_path: str) -> None:
+    result = world.run("bootstrap.sh", *ARGS, env={"PATH": no_gcloud_path})
+    assert result.returncode == 2
+    assert "install the Google Cloud CLI" in result.stderr
+    assert "gcloud auth login" in result.stderr
+
+
+def test_not_logged_in_says_how_to_log_in(world: GcloudWorld) -> None:
+    result = world.run("bootstrap.sh", *ARGS, env={"FAKE_GCLOUD_LOGGED_OUT": "1"})
+    assert result.returncode == 2
+    assert "gcloud auth login" in result.stderr
+    assert mutating(world.calls()) == []
+
+
+def test_token_goes_to_gcloud_on_stdin_only(world: GcloudWorld) -> None:
+    result = ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    assert world.state()["secret_versions"] == {"hf-token": [TOKEN]}
+    assert TOKEN not in world.log.read_text()
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_token_from_stdin(world: GcloudWorld) -> None:
+    args = ("--project", PROJECT, "--token-from-stdin")
+    result = ok(world.run("hf_secret.sh", *args, stdin=TOKEN + "\n"))
+    assert world.state()["secret_versions"] == {"hf-token": [TOKEN]}
+    assert TOKEN not in world.log.read_text() + result.stdout + result.stderr
+    empty = world.run("hf_secret.sh", *args, stdin="")
+    assert empty.returncode == 2 and "standard input was empty" in empty.stderr
+
+
+def test_rotate_adds_a_version_and_no_token_adds_none(world: GcloudWorld) -> None:
+    ok(world.run("hf_secret.sh", "--project", PROJECT))
+    assert world.state()["secret_versions"] == {}
+    ok(world.run("hf_secret.sh", "--project", PROJECT, env={"HF_TOKEN": TOKEN}))
+    ok(world.run("hf_secret.sh", "--project", PROJECT, env={"HF_TOKEN": TOKEN + "x"}))
+    assert world.state()["secret_versions"]["hf-token"] == [TOKEN]
+    ok(world.run("hf_secret.sh", "--project", PROJECT, "--rotate", env={"HF_TOKEN": TOKEN + "x"}))
+    assert world.state()["secret_versions"]["hf-token"] == [TOKEN, TOKEN + "x"]
+
+
+def test_provider_condition_is_enforced_on_an_existing_provider(world: GcloudWorld) -> None:
+    ok(world.run("bootstrap.sh", *ARGS))
+    count = len(world.calls())
+    ok(world.run("github_wif.sh", *ARGS[:2], "--github-repo", "acme/other"))
+    (update,) = find(world.calls()[count:], "update-oidc")
+    assert "--attribute-condition=assertion.repository=='acme/other'" in update
+
+
+def test_service_accounts_need_their_resources(world: GcloudWorld) -> None:
+    result = world.run("service_accounts.sh", *ARGS)
+    assert result.returncode == 2
+    assert "run infra/storage.sh first" in result.stderr
+    assert mutating(world.calls()) == []
+
+
+def test_teardown_needs_confirmation_without_a_terminal(world: GcloudWorld) -> None:
+    ok(world.run("bootstrap.sh", *ARGS))
+    count = len(world.calls())
+    result = world.run("teardown.sh", *ARGS)
+    assert result.returncode == 2 and "--yes" in result.stderr
+    assert world.calls()[count:] == []
+
+
+def test_teardown_removes_everything_and_bootstrap_recovers(world: GcloudWorld) -> None:
+    ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    ok(world.run("teardown.sh", *ARGS, "--yes"))
+    state = world.state()
+    assert state["bindings"] == []
+    assert {record["state"] for record in state["resources"].values()} == {"DELETED"}
+    assert all("workload-identity-pools" in key for key in state["resources"])
+    count = len(world.calls())
+    ok(world.run("teardown.sh", *ARGS, "--yes"))  # idempotent too
+    assert mutating(world.calls()[count:]) == []
+    # Pools are soft-deleted on GCP; a new bootstrap undeletes them instead of failing.
+    ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    assert len(find(world.calls(), "undelete")) == 2
+    assert {record["state"] for record in world.state()["resources"].values()} == {"ACTIVE"}
+
+
+def test_teardown_keep_data(world: GcloudWorld) -> None:
+    ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    ok(world.run("teardown.sh", *ARGS, "--yes", "--keep-data"))
+    keys = world.state()["resources"]
+    assert any(key.startswith("storage buckets|") for key in keys)
+    assert any(key.startswith("secrets|") for key in keys)
+    assert not any(key.startswith("iam service-accounts|") for key in keys)
+    assert world.state()["bindings"] == []
+
+
+def test_help_of_every_script(world: GcloudWorld) -> None:
+    for script in SCRIPTS:
+        result = ok(world.run(script, "--help"))
+        assert f"infra/{script}" in result.stdout and "--dry-run" in result.stdout
+    assert world.calls() == []
