@@ -1,0 +1,59 @@
+"""Runs the pipeline locally: LocalDagRunner, SQLite ML Metadata, local pipeline root, cache on.
+
+`python -m segmentation_pipeline.local_runner [--flags]` runs on data already prepared in
+`--data-uri` (default <local_dir>/data); `python -m segmentation_pipeline.demo` does everything
+from generating the sample images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from tfx import v1 as tfx
+
+from segmentation_pipeline.config import (
+    TARGET_LOCAL,
+    ConfigError,
+    PipelineConfig,
+    add_config_arguments,
+    load_config,
+)
+from segmentation_pipeline.pipeline import create_pipeline
+from segmentation_pipeline.run_summary import format_summary, read_latest_run
+
+
+def run_local(config: PipelineConfig) -> None:
+    """Runs the full pipeline; raises if a component fails (e.g. the anomalies gate)."""
+    data = config.data_location(TARGET_LOCAL)
+    if not os.path.isdir(os.path.join(data, "train")) or not os.path.isdir(
+        os.path.join(data, "eval")
+    ):
+        raise FileNotFoundError(
+            f"No data_prep output in {data} (expected train/ and eval/ shard directories). "
+            "Run `python -m segmentation_data_prep` first, set SEGPIPE_DATA_URI/--data-uri, or "
+            "use `python -m segmentation_pipeline.demo`, which prepares sample data."
+        )
+    os.makedirs(config.local_dir, exist_ok=True)
+    tfx.orchestration.LocalDagRunner().run(create_pipeline(config, TARGET_LOCAL))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args)
+    except ConfigError as error:
+        parser.error(str(error))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run_local(config)
+    print(format_summary(read_latest_run(config.metadata_path, config.pipeline_name)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,368 @@
+"""`create_pipeline(config, target)`: the one TFX pipeline for every target (local, Vertex).
+
+ImportExampleGen -> StatisticsGen -> (ImportSchemaGen) -> ExampleValidator -> AnomaliesGate ->
+Transform -> Trainer -> (latest blessed model Resolver) -> Evaluator -> Pusher + HFPusher.
+Only the places that differ per target branch on it: Trainer/Pusher flavours (Vertex
+Training and Vertex Endpoint through `custom_config`) and the Beam arguments (Dataflow).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow_model_analysis as tfma
+from segmentation_data_prep import record_format
+from tfx import v1 as tfx
+
+from segmentation_pipeline.anomalies_gate import AnomaliesGate
+from segmentation_pipeline.config import TARGET_LOCAL, TARGET_VERTEX, ConfigError, PipelineConfig
+
+PREPROCESSING_FN = "segmentation_model.transform.preprocessing_fn"
+RUN_FN = "segmentation_model.trainer.run_fn"
+METRICS_MODULE = "segmentation_model.metrics"
+LABEL_KEY = "label_xf"  # segmentation_model.transform.LABEL_KEY
+EVAL_SIGNATURE = "from_examples"
+TRANSFORM_SIGNATURE = "transform_features"
+MEAN_IOU = "mean_iou"
+PIXEL_ACCURACY = "pixel_accuracy"
+
+# Node ids, used by runners, the run summary and tests to find executions in ML Metadata.
+EXAMPLE_GEN = "ImportExampleGen"
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "ImportSchemaGen"
+EXAMPLE_VALIDATOR = "ExampleValidator"
+ANOMALIES_GATE = "AnomaliesGate"
+TRANSFORM = "Transform"
+TRAINER = "Trainer"
+RESOLVER = "latest_blessed_model_resolver"
+EVALUATOR = "Evaluator"
+PUSHER = "Pusher"
+HF_PUSHER = "HFPusher"
+
+
+def local_beam_args() -> list[str]:
+    """DirectRunner in one process: on a small machine, worker start-up costs more than it saves."""
+    return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+
+
+def dataflow_beam_args(config: PipelineConfig) -> list[str]:
+    """Dataflow for the Beam-heavy components; workers run the pipeline image (our packages)."""
+    args = [
+        "--runner=DataflowRunner",
+        f"--project={config.project}",
+        f"--region={config.region}",
+        f"--temp_location=gs://{config.bucket}/dataflow/tmp",
+        f"--staging_location=gs://{config.bucket}/dataflow/staging",
+        f"--machine_type={config.dataflow_machine_type}",
+        f"--max_num_workers={config.dataflow_max_workers}",
+        f"--disk_size_gb={config.dataflow_disk_size_gb}",
+        f"--sdk_container_image={config.image_uri}",
+        "--experiments=use_runner_v2",
+    ]
+    if config.dataflow_service_account:
+        args.append(f"--service_account_email={config.dataflow_service_account}")
+    if config.dataflow_subnetwork:
+        args.append(f"--subnetwork={config.dataflow_subnetwork}")
+    if not config.dataflow_use_public_ips:
+        args.append("--no_use_public_ips")
+    return args
+
+
+def trainer_custom_config(config: PipelineConfig) -> dict[str, Any]:
+    """Hyperparameters for segmentation_model.trainer.run_fn."""
+    return {
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "eval_batch_size": config.eval_batch_size,
+        "learning_rate": config.learning_rate,
+        "alpha": config.model_alpha,
+        "decoder_filters": list(config.decoder_filters),
+    }
+
+
+def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+    """Mean IoU and pixel accuracy on the eval split, gated absolutely and against the baseline.
+
+    The model's `from_examples` signature scores serialized records; `transform_features` gives
+    TFMA the label `label_xf` from the same records, so evaluation sees exactly what training
+    saw. The metrics are the model's own confusion-matrix Keras metrics (one [C, C] matrix per
+    batch, not per-pixel Python work). No slicing beyond the overall slice: per-slice
+    segmentation metrics need a slicing feature the records do not have.
+    """
+    higher_is_better = tfma.MetricDirection.HIGHER_IS_BETTER
+
+    def threshold(lower_bound: float, max_drop: float | None) -> tfma.MetricThreshold:
+        gate = tfma.MetricThreshold(
+            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": lower_bound})
+        )
+        if max_drop is not None:
+            # candidate - baseline > -max_drop (strictly, so 0 means "not worse").
+            gate.change_threshold.CopyFrom(
+                tfma.GenericChangeThreshold(
+                    direction=higher_is_better, absolute={"value": -max_drop - 1e-9}
+                )
+            )
+        return gate
+
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name=EVAL_SIGNATURE,
+                preprocessing_function_names=[TRANSFORM_SIGNATURE],
+                label_key=LABEL_KEY,
+            )
+        ],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(
+                        class_name="MeanIoUFromProbabilities",
+                        module=METRICS_MODULE,
+                        threshold=threshold(config.min_mean_iou, config.max_mean_iou_drop),
+                    ),
+                    tfma.MetricConfig(
+                        class_name="PixelAccuracyFromProbabilities",
+                        module=METRICS_MODULE,
+                        threshold=threshold(config.min_pixel_accuracy, None),
+                    ),
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                ]
+            )
+        ],
+    )
+
+
+def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.dsl.Pipeline:
+    """The whole pipeline for `target` ("local" or "vertex"); see the module docstring."""
+    config.validate_for(target)
+    on_vertex = target == TARGET_VERTEX
+    heavy_beam_args = dataflow_beam_args(config) if on_vertex and config.enable_dataflow else None
+
+    example_gen = tfx.components.ImportExampleGen(
+        input_base=config.data_location(target),
+        input_config=tfx.proto.Input(
+            splits=[
+                tfx.proto.Input.Split(name=split, pattern=record_format.shard_glob(split))
+                for split in record_format.SPLIT_NAMES
+            ]
+        ),
+    ).with_id(EXAMPLE_GEN)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"]).with_id(
+        STATISTICS_GEN
+    )
+    schema_gen = tfx.components.ImportSchemaGen(
+        schema_file=schema_location(config, target)
+    ).with_id(SCHEMA_GEN)
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    ).with_id(EXAMPLE_VALIDATOR)
+    gate = AnomaliesGate(
+        anomalies=example_validator.outputs["anomalies"], schema=schema_gen.outputs["schema"]
+    ).with_id(ANOMALIES_GATE)
+    validated_schema = gate.outputs["validated_schema"]
+
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=validated_schema,
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config={"image_size": config.image_size},
+        # Statistics of decoded pixel arrays cost minutes and tell nothing StatisticsGen and
+        # the evaluation do not already say.
+        disable_statistics=True,
+    ).with_id(TRANSFORM)
+
+    trainer_args: dict[str, Any] = {
+        "run_fn": RUN_FN,
+        "examples": transform.outputs["transformed_examples"],
+        "transform_graph": transform.outputs["transform_graph"],
+        "schema": validated_schema,
+        "train_args": tfx.proto.TrainArgs(num_steps=config.train_steps),
+        "eval_args": tfx.proto.EvalArgs(num_steps=config.eval_steps),
+    }
+    if on_vertex and config.enable_vertex_training:
+        trainer = tfx.extensions.google_cloud_ai_platform.Trainer(
+            **trainer_args,
+            custom_config={**trainer_custom_config(config), **vertex_training(config)},
+        )
+    else:
+        trainer = tfx.components.Trainer(
+            **trainer_args, custom_config=trainer_custom_config(config)
+        )
+    trainer = trainer.with_id(TRAINER)
+
+    resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id(RESOLVER)
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=resolver.outputs["model"],
+        example_splits=["eval"],
+        eval_config=eval_config(config),
+    ).with_id(EVALUATOR)
+
+    blessed = {"model": trainer.outputs["model"], "model_blessing": evaluator.outputs["blessing"]}
+    if on_vertex:
+        pusher = tfx.extensions.google_cloud_ai_platform.Pusher(
+            **blessed, custom_config=vertex_serving(config)
+        )
+    else:
+        pusher = tfx.components.Pusher(
+            **blessed,
+            push_destination=tfx.proto.PushDestination(
+                filesystem=tfx.proto.PushDestination.Filesystem(
+                    base_directory=config.serving_model_dir
+                )
+            ),
+        )
+    pusher = pusher.with_id(PUSHER)
+
+    hf_pusher = (
+        hf_pusher_component(config, target, evaluator.outputs["evaluation"], **blessed)
+        if config.hf_model_repo_id
+        else None
+    )
+
+    components = [
+        example_gen,
+        statistics_gen,
+        schema_gen,
+        example_validator,
+        gate,
+        transform,
+        trainer,
+        resolver,
+        evaluator,
+        pusher,
+        *([hf_pusher] if hf_pusher else []),
+    ]
+    # Per component rather than pipeline-wide, so Dataflow flags never mix with DirectRunner ones.
+    for component in (example_gen, statistics_gen, transform, evaluator):
+        component.with_beam_pipeline_args(heavy_beam_args or local_beam_args())
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root_location(target),
+        components=components,
+        enable_cache=config.enable_cache,
+        metadata_connection_config=(
+            None
+            if on_vertex
+            else tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+        ),
+    )
+
+
+def hf_pusher_component(
+    config: PipelineConfig,
+    target: str,
+    evaluation: tfx.dsl.Channel,
+    model: tfx.dsl.Channel,
+    model_blessing: tfx.dsl.Channel,
+) -> Any:
+    """HFPusher: blessed model -> Hub model repo (+ the Gradio Space). Token by name only."""
+    from tfx_hf_pusher.component import HFPusher
+
+    on_vertex = target == TARGET_VERTEX
+    space: dict[str, Any] = {}
+    if config.hf_space_repo_id:
+        space = {
+            "space_repo_id": config.hf_space_repo_id,
+            "space_template": space_template_location(config, target),
+            "space_private": config.hf_private,
+        }
+    return HFPusher(
+        model=model,
+        model_blessing=model_blessing,
+        evaluation=evaluation,
+        repo_id=config.hf_model_repo_id,
+        private=config.hf_private,
+        endpoint=config.hf_endpoint or None,
+        token_env_var=config.hf_token_env_var,
+        token_secret=(
+            f"projects/{config.project}/secrets/{config.hf_token_secret_name}"
+            if on_vertex
+            else None
+        ),
+        model_card={
+            "pipeline_tag": "image-segmentation",
+            "license": "apache-2.0",
+            "tags": ["unet", "mobilenetv2", "semantic-segmentation"],
+            "eval_dataset": "eval split",
+            "description": (
+                "UNet with a MobileNetV2 encoder segmenting pets (classes: "
+                + ", ".join(record_format.CLASS_NAMES)
+                + "), trained and evaluated by a TFX pipeline."
+            ),
+        },
+        **space,
+    ).with_id(HF_PUSHER)
+
+
+def space_template_location(config: PipelineConfig, target: str) -> str:
+    """The Gradio app directory: the installed package locally; uploaded next to the root on
+    Vertex (by `segmentation_pipeline.vertex submit`), like the schema."""
+    if target == TARGET_VERTEX:
+        return f"{config.pipeline_root_location(target)}/space_template"
+    try:
+        from segmentation_space_app import template_dir
+    except ImportError as error:
+        raise ConfigError(
+            "hf_space_repo_id is set but segmentation_space_app (the Space template) is not "
+            "installed: `pip install -e packages/space_app`, or unset hf_space_repo_id."
+        ) from error
+    return str(template_dir())
+
+
+def schema_location(config: PipelineConfig, target: str) -> str:
+    """The data_prep schema: shipped in the package locally; uploaded next to the root on Vertex.
+
+    On Vertex the steps run in the image, where the package path of the compiling machine does
+    not exist; `segmentation_pipeline.vertex submit` uploads the schema to this URI first.
+    """
+    if target == TARGET_VERTEX:
+        return f"{config.pipeline_root_location(target)}/schema/schema.pbtxt"
+    return record_format.schema_path()
+
+
+def vertex_training(config: PipelineConfig) -> dict[str, Any]:
+    """custom_config keys that make the Trainer run as a Vertex Training custom job."""
+    gcp = tfx.extensions.google_cloud_ai_platform
+    machine_spec: dict[str, Any] = {"machine_type": config.training_machine_type}
+    if config.training_accelerator_type:
+        machine_spec["accelerator_type"] = config.training_accelerator_type
+        machine_spec["accelerator_count"] = config.training_accelerator_count
+    return {
+        gcp.ENABLE_VERTEX_KEY: True,
+        gcp.VERTEX_REGION_KEY: config.region,
+        gcp.TRAINING_ARGS_KEY: {
+            "project": config.project,
+            "worker_pool_specs": [
+                {
+                    "machine_spec": machine_spec,
+                    "replica_count": 1,
+                    "container_spec": {"image_uri": config.image_uri},
+                }
+            ],
+        },
+    }
+
+
+def vertex_serving(config: PipelineConfig) -> dict[str, Any]:
+    """custom_config of the Vertex Pusher: upload the SavedModel and deploy it to an endpoint."""
+    gcp = tfx.extensions.google_cloud_ai_platform
+    return {
+        gcp.ENABLE_VERTEX_KEY: True,
+        gcp.VERTEX_REGION_KEY: config.region,
+        gcp.VERTEX_CONTAINER_IMAGE_URI_KEY: config.serving_image_uri,
+        gcp.SERVING_ARGS_KEY: {
+            "project_id": config.project,
+            "endpoint_name": config.endpoint_name,
+            "machine_type": config.serving_machine_type,
+            "min_replica_count": config.serving_min_replicas,
+            "max_replica_count": config.serving_max_replicas,
+        },
+    }

@@ -1,0 +1,140 @@
+"""Vertex AI Pipelines: compile the pipeline JSON and submit it as a PipelineJob.
+
+    python -m segmentation_pipeline.vertex compile --project P --region R --bucket B \
+        --image-uri IMAGE [--enable-dataflow] [--output pipeline.json]
+    python -m segmentation_pipeline.vertex submit  ... (compiles, uploads the schema, submits)
+
+Every step runs in `--image-uri` (this repository's packages installed). The Trainer runs as a
+Vertex Training custom job and the Pusher deploys to a Vertex endpoint, both configured through
+`custom_config`; with `--enable-dataflow` the Beam-heavy components run on Dataflow. The Hugging
+Face token is never compiled in: the HFPusher step reads it from Secret Manager by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from segmentation_data_prep import record_format
+from tfx import v1 as tfx
+
+from segmentation_pipeline.config import (
+    TARGET_LOCAL,
+    TARGET_VERTEX,
+    ConfigError,
+    PipelineConfig,
+    add_config_arguments,
+    load_config,
+)
+from segmentation_pipeline.pipeline import (
+    create_pipeline,
+    schema_location,
+    space_template_location,
+)
+
+DEFAULT_OUTPUT = "pipeline.json"
+
+
+def compile_pipeline(config: PipelineConfig, output_path: str = DEFAULT_OUTPUT) -> str:
+    """Writes the Vertex (KubeflowV2) pipeline JSON; returns its path."""
+    output_path = os.path.abspath(output_path)
+    os.makedirs(os.path.dirname(output_path), exist_ok=True)
+    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=config.image_uri
+        ),
+        output_dir=os.path.dirname(output_path),
+        output_filename=os.path.basename(output_path),
+    )
+    runner.run(create_pipeline(config, TARGET_VERTEX))
+    return output_path
+
+
+def upload_assets(config: PipelineConfig) -> list[str]:
+    """Copies the files steps read by path (data_prep's schema, the Space template) to GCS.
+
+    On the compiling machine they live in installed packages, whose paths do not exist in the
+    step containers; the compiled pipeline refers to these gs:// copies instead.
+    """
+    from tfx.dsl.io import fileio
+
+    copies = [(record_format.schema_path(), schema_location(config, TARGET_VERTEX))]
+    if config.hf_space_repo_id:
+        template = space_template_location(config, TARGET_LOCAL)
+        destination_root = space_template_location(config, TARGET_VERTEX)
+        for directory, _, files in os.walk(template):
+            relative = os.path.relpath(directory, template)
+            prefix = destination_root if relative == "." else f"{destination_root}/{relative}"
+            copies.extend(
+                (os.path.join(directory, name), f"{prefix}/{name}")
+                for name in files
+                if not name.endswith(".pyc")
+            )
+    for source, destination in copies:
+        fileio.makedirs(os.path.dirname(destination))
+        fileio.copy(source, destination, overwrite=True)
+    return [destination for _, destination in copies]
+
+
+def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
+    """Creates the Vertex PipelineJob; clear errors when credentials are missing."""
+    import google.auth
+    from google.auth import exceptions as auth_exceptions
+
+    try:
+        google.auth.default()
+    except auth_exceptions.DefaultCredentialsError as error:
+        raise SystemExit(
+            "submit: no Google Cloud credentials found "
+            f"({type(error).__name__}). Run `gcloud auth application-default login`, or set "
+            "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run where "
+            "Workload Identity provides them (CI). Nothing was submitted."
+        ) from None
+    from google.cloud import aiplatform
+
+    uploaded = upload_assets(config)
+    print(f"Uploaded {len(uploaded)} files the steps read by path (schema, Space template)")
+    aiplatform.init(
+        project=config.project,
+        location=config.region,
+        staging_bucket=f"gs://{config.bucket}",
+    )
+    job = aiplatform.PipelineJob(
+        display_name=config.pipeline_name,
+        template_path=pipeline_json,
+        pipeline_root=config.pipeline_root_location(TARGET_VERTEX),
+        enable_caching=config.enable_cache,
+    )
+    job.submit(service_account=config.vertex_service_account or None)
+    return job.resource_name
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Compile or submit the Vertex AI pipeline.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("compile", "write the pipeline JSON"),
+        ("submit", "compile, then create the Vertex PipelineJob"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument(
+            "--output", default=DEFAULT_OUTPUT, help=f"pipeline JSON path [{DEFAULT_OUTPUT}]"
+        )
+        add_config_arguments(command)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args)
+        config.validate_for(TARGET_VERTEX)
+    except ConfigError as error:
+        parser.error(str(error))
+    path = compile_pipeline(config, args.output)
+    print(f"Compiled {config.pipeline_name} for Vertex AI: {path}")
+    if args.command == "submit":
+        print(f"Submitted: {submit_pipeline(config, path)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

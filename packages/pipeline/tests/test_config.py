@@ -1,0 +1,156 @@
+"""PipelineConfig: defaults < SEGPIPE_* environment < CLI flags, and clear validation errors."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+from segmentation_pipeline.config import (
+    TARGET_LOCAL,
+    TARGET_VERTEX,
+    ConfigError,
+    PipelineConfig,
+    add_config_arguments,
+    load_config,
+    parse_config,
+)
+
+VERTEX_ENV = {
+    "SEGPIPE_PROJECT": "env-project",
+    "SEGPIPE_BUCKET": "env-bucket",
+    "SEGPIPE_IMAGE_URI": "europe-docker.pkg.dev/env-project/repo/pipeline:1",
+}
+
+
+def parse(argv: list[str], environ: dict[str, str]) -> PipelineConfig:
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    return load_config(parser.parse_args(argv), environ)
+
+
+def test_defaults_work_for_the_local_run_and_hold_no_cloud_identity():
+    config = load_config(environ={})
+    config.validate_for(TARGET_LOCAL)
+    assert config == PipelineConfig()
+    assert (config.project, config.bucket, config.image_uri, config.hf_model_repo_id) == ("",) * 4
+    assert config.enable_cache and not config.enable_dataflow
+
+
+def test_precedence_defaults_then_env_then_cli():
+    environ = {"SEGPIPE_TRAIN_STEPS": "7", "SEGPIPE_REGION": "europe-west4", **VERTEX_ENV}
+    from_env = parse([], environ)
+    assert (from_env.train_steps, from_env.region) == (7, "europe-west4")
+    assert from_env.project == "env-project"
+    assert from_env.epochs == PipelineConfig().epochs  # untouched field keeps its default
+
+    from_cli = parse(["--train-steps", "9", "--project", "cli-project"], environ)
+    assert (from_cli.train_steps, from_cli.project) == (9, "cli-project")
+    assert from_cli.region == "europe-west4"  # env still shows through where no flag is given
+
+
+def test_every_field_has_an_env_var_and_a_flag():
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    flags = {action.dest for action in parser._actions}
+    for field in dataclasses.fields(PipelineConfig):
+        assert field.name in flags
+        assert field.metadata["help"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("1", True), ("off", False), ("No", False)]
+)
+def test_booleans_from_env_and_negatable_flags(raw, expected):
+    assert parse([], {"SEGPIPE_ENABLE_DATAFLOW": raw}).enable_dataflow is expected
+    assert parse(["--no-enable-cache"], {}).enable_cache is False
+    assert parse(["--enable-dataflow"], {"SEGPIPE_ENABLE_DATAFLOW": "false"}).enable_dataflow
+
+
+def test_tuple_field_from_env_and_cli():
+    assert parse([], {"SEGPIPE_DECODER_FILTERS": "128,64,32,16"}).decoder_filters == (
+        128,
+        64,
+        32,
+        16,
+    )
+    assert parse(["--decoder-filters", "8,8,8,8"], {}).decoder_filters == (8, 8, 8, 8)
+
+
+def test_bad_env_values_name_the_variable():
+    with pytest.raises(ConfigError, match=r"SEGPIPE_TRAIN_STEPS.*expected int.*'many'"):
+        load_config(environ={"SEGPIPE_TRAIN_STEPS": "many"})
+    with pytest.raises(ConfigError, match="expected true/false"):
+        load_config(environ={"SEGPIPE_ENABLE_CACHE": "maybe"})
+
+
+def test_unknown_env_variable_is_reported_as_a_typo():
+    with pytest.raises(ConfigError, match=r"SEGPIPE_TRAIN_STEP .*typo"):
+        load_config(environ={"SEGPIPE_TRAIN_STEP": "3"})
+
+
+def test_bad_cli_value_exits_with_the_field_named(capsys):
+    with pytest.raises(SystemExit):
+        parse_config(["--max-mean-iou-drop", "2"], environ={})
+    assert "max_mean_iou_drop (env SEGPIPE_MAX_MEAN_IOU_DROP, flag --max-mean-iou-drop)" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"pipeline_name": "My_Pipeline"}, "pipeline_name .*lower-case"),
+        ({"train_steps": -1}, "train_steps .*>= 0"),
+        ({"batch_size": 0}, "batch_size .*>= 1"),
+        ({"min_mean_iou": 1.5}, r"min_mean_iou .*\[0, 1\]"),
+        ({"training_accelerator_type": "NVIDIA_TESLA_T4"}, "together"),
+        ({"hf_model_repo_id": "no-namespace"}, "namespace/name"),
+        ({"hf_space_repo_id": "me/space"}, "needs hf_model_repo_id"),
+        ({"hf_token_env_var": "hf_abcdef secret"}, "NAME of an environment variable"),
+        ({"serving_min_replicas": 3}, "serving_max_replicas"),
+        ({"decoder_filters": (8, 8)}, "decoder_filters"),
+    ],
+)
+def test_invalid_values_are_rejected_with_the_field_env_and_flag(changes, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        PipelineConfig(**changes)
+    assert "(env SEGPIPE_" in str(error.value) and ", flag --" in str(error.value)
+
+
+def test_all_problems_are_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        PipelineConfig(train_steps=-1, batch_size=0)
+    assert "train_steps" in str(error.value) and "batch_size" in str(error.value)
+
+
+def test_vertex_needs_project_bucket_and_image():
+    with pytest.raises(ConfigError) as error:
+        PipelineConfig().validate_for(TARGET_VERTEX)
+    for name in ("project", "bucket", "image_uri"):
+        assert f"{name} (env SEGPIPE_{name.upper()}" in str(error.value)
+    config = load_config(environ=VERTEX_ENV)
+    config.validate_for(TARGET_VERTEX)
+    assert config.pipeline_root_location(TARGET_VERTEX) == (
+        "gs://env-bucket/pipeline_root/segmentation-pipeline"
+    )
+    assert config.data_location(TARGET_VERTEX) == "gs://env-bucket/data"
+
+
+def test_vertex_rejects_local_paths_and_bucket_uris():
+    with pytest.raises(ConfigError, match=r"data_uri .*gs://"):
+        load_config(environ=VERTEX_ENV, data_uri="/tmp/data").validate_for(TARGET_VERTEX)
+    with pytest.raises(ConfigError, match="bucket name only"):
+        load_config(environ=VERTEX_ENV, bucket="gs://b").validate_for(TARGET_VERTEX)
+
+
+def test_dataflow_is_refused_for_local_runs():
+    with pytest.raises(ConfigError, match=r"enable_dataflow .*only on Vertex"):
+        PipelineConfig(enable_dataflow=True).validate_for(TARGET_LOCAL)
+
+
+def test_local_locations_are_absolute_and_under_local_dir(tmp_path):
+    config = PipelineConfig(local_dir=str(tmp_path / "runs"))
+    assert config.data_location(TARGET_LOCAL) == str(tmp_path / "runs" / "data")
+    assert config.pipeline_root_location(TARGET_LOCAL) == str(tmp_path / "runs" / "pipeline_root")
+    assert config.metadata_path == str(tmp_path / "runs" / "metadata.sqlite")
