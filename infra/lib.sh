@@ -326,6 +326,7 @@ bucket|$BUCKET|roles/storage.objectAdmin|$worker|read TFRecords and staged files
 repo|$AR_REPO|roles/artifactregistry.reader|$worker|pull the pipeline image as the Dataflow custom container
 project|$PROJECT|roles/aiplatform.user|$deployer|create the Vertex AI PipelineJob from GitHub Actions
 repo|$AR_REPO|roles/artifactregistry.writer|$deployer|push the pipeline image built by the CD workflow
+bucket|$BUCKET|roles/storage.objectUser|$deployer|upload the files the pipeline steps read by path (schema, Space template) before submitting
 bucket|$BUCKET|roles/storage.legacyBucketReader|$deployer|let the Vertex SDK check that the pipeline root bucket exists before it submits
 sa|$RUNNER_SA|roles/iam.serviceAccountUser|$deployer|submit the PipelineJob to run as the runner account (actAs) without holding its roles
 EOF

@@ -84,6 +84,7 @@ def test_bootstrap_creates_everything_an_empty_project_needs(world: GcloudWorld)
         (PROJECT, "roles/aiplatform.user", DEPLOYER),
         ("tfx-seg", "roles/artifactregistry.writer", DEPLOYER),
         (runner_sa, "roles/iam.serviceAccountUser", DEPLOYER),
+        (BUCKET, "roles/storage.objectUser", DEPLOYER),
     }
     # Least privilege: no basic roles, no project-wide storage or secret access, and the
     # deployer (what GitHub can become) never reaches the token.
@@ -326,3 +327,24 @@ def test_help_of_every_script(world: GcloudWorld) -> None:
         result = ok(world.run(script, "--help"))
         assert f"infra/{script}" in result.stdout and "--dry-run" in result.stdout
     assert world.calls() == []
+
+
+def test_readme_role_table_matches_the_script() -> None:
+    """infra/README.md lists exactly the roles (and reasons) that the scripts grant."""
+    listed = subprocess.run(
+        ["bash", "-c", f'source "{INFRA}/lib.sh"; parse_args --project {PROJECT}; iam_bindings'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    in_script = {tuple(line.split("|")[2::2]) for line in listed.splitlines()}
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in (INFRA / "README.md").read_text().splitlines()
+        if line.startswith("| ") and "`roles/" in line
+    ]
+    in_readme = {
+        (row[1].strip("`"), row[3]) for row in rows if "workloadIdentityUser" not in row[1]
+    }
+    assert len(in_script) == 15
+    assert in_readme == in_script
