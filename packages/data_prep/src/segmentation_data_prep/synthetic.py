@@ -29,17 +29,46 @@ BORDER = 3
 
 # The 37 breeds of Oxford-IIIT Pet: cats are capitalised, dogs lower case (as in the dataset).
 CAT_BREEDS = (
-    "Abyssinian", "Bengal", "Birman", "Bombay", "British_Shorthair", "Egyptian_Mau",
-    "Maine_Coon", "Persian", "Ragdoll", "Russian_Blue", "Siamese", "Sphynx",
-)  # fmt: skip
+    "Abyssinian",
+    "Bengal",
+    "Birman",
+    "Bombay",
+    "British_Shorthair",
+    "Egyptian_Mau",
+    "Maine_Coon",
+    "Persian",
+    "Ragdoll",
+    "Russian_Blue",
+    "Siamese",
+    "Sphynx",
+)
 DOG_BREEDS = (
-    "american_bulldog", "american_pit_bull_terrier", "basset_hound", "beagle", "boxer",
-    "chihuahua", "english_cocker_spaniel", "english_setter", "german_shorthaired",
-    "great_pyrenees", "havanese", "japanese_chin", "keeshond", "leonberger",
-    "miniature_pinscher", "newfoundland", "pomeranian", "pug", "saint_bernard", "samoyed",
-    "scottish_terrier", "shiba_inu", "staffordshire_bull_terrier", "wheaten_terrier",
+    "american_bulldog",
+    "american_pit_bull_terrier",
+    "basset_hound",
+    "beagle",
+    "boxer",
+    "chihuahua",
+    "english_cocker_spaniel",
+    "english_setter",
+    "german_shorthaired",
+    "great_pyrenees",
+    "havanese",
+    "japanese_chin",
+    "keeshond",
+    "leonberger",
+    "miniature_pinscher",
+    "newfoundland",
+    "pomeranian",
+    "pug",
+    "saint_bernard",
+    "samoyed",
+    "scottish_terrier",
+    "shiba_inu",
+    "staffordshire_bull_terrier",
+    "wheaten_terrier",
     "yorkshire_terrier",
-)  # fmt: skip
+)
 BREEDS = tuple(sorted(CAT_BREEDS + DOG_BREEDS, key=str.lower))
 
 
@@ -166,7 +195,9 @@ def _fur_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarra
     """Striped or spotted high-frequency fur around a random base colour."""
     y, x = _grid(height, width)
     base = rng.uniform(40, 220, size=3).astype(np.float32)
-    accent = rng.uniform(0, 255, size=3).astype(np.float32)
+    # The accent is always far from the base colour, so the fur pattern has real contrast.
+    shift = rng.uniform(70, 140) * np.where(base.mean() > 128, -1.0, 1.0)
+    accent = np.clip(base + shift + rng.uniform(-30, 30, size=3), 0, 255).astype(np.float32)
     angle = rng.uniform(0, np.pi)
     period = rng.uniform(5, 11)
     phase = (x * np.cos(angle) + y * np.sin(angle)) * (2 * np.pi / period)

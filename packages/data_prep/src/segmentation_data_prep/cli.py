@@ -1,0 +1,160 @@
+"""Command line of the data_prep job: `seg-data-prep` / `python -m segmentation_data_prep`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from segmentation_data_prep import record_format
+from segmentation_data_prep.beam_job import (
+    DEFAULT_EVAL_FRACTION,
+    DEFAULT_IMAGE_SIZE,
+    EXAMPLES_PER_SHARD,
+    REPORT_NAME,
+    DataPrepError,
+    run_data_prep,
+    summary_line,
+)
+from segmentation_data_prep.inputs import InputError
+
+EPILOG = f"""\
+Apache Beam options: every argument not listed above is passed to Beam as a pipeline option.
+  Local (default): DirectRunner with one worker process per core, i.e.
+    --direct_running_mode multi_processing --direct_num_workers 0
+  Fewer processes or a single one (debugging):
+    --direct_num_workers 2        or   --direct_running_mode in_memory
+  Google Cloud Dataflow (same code; input and output on gs://):
+    --runner DataflowRunner --project PROJECT --region REGION
+    --temp_location gs://BUCKET/tmp
+    --sdk_container_image IMAGE   workers need this package: use the pipeline image built by
+                                  infra/ (recommended), or --setup_file packages/data_prep/setup.py
+                                  from a source checkout, or --extra_package WHEEL
+    --max_num_workers N --machine_type n2-standard-4 ...   any other Dataflow option
+  Unknown options (typos) are an error, not silently ignored.
+
+Output: <out>/train/train-00000-of-0000N{record_format.SHARD_SUFFIX}, <out>/eval/eval-...,
+<out>/{REPORT_NAME} (counts per split and every rejected file with a named reason and a fix).
+Exit status: 0 when at least one example was written (rejections are in the report), 1 when
+nothing usable remains or the job cannot run, 2 on bad arguments.
+
+Example:
+  seg-data-prep --input-dir gs://my-bucket/oxford-iiit-pet --output-dir gs://my-bucket/tfrecords \\
+    --runner DataflowRunner --project my-project --region europe-west1 \\
+    --temp_location gs://my-bucket/tmp --sdk_container_image europe-docker.pkg.dev/...
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seg-data-prep",
+        description="Turn an image segmentation dataset in the Oxford-IIIT Pet layout "
+        "(images/<stem>.jpg + annotations/trimaps/<stem>.png with 1 = pet, 2 = background, "
+        "3 = border) into compact TFRecord shards (PNG uint8 image + PNG label mask in {0, 1, 2}) "
+        "split into train and eval, with an Apache Beam job.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--input-dir",
+        required=True,
+        help="dataset root holding images/ and annotations/trimaps/ "
+        "(local path or gs://bucket/path)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        required=True,
+        help="where train/, eval/ and report.json go (local path or gs://)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=DEFAULT_IMAGE_SIZE,
+        help="side of the square images and masks written, in pixels; images "
+        "are resized with a Lanczos filter, masks with nearest neighbour "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--eval-fraction",
+        type=float,
+        default=DEFAULT_EVAL_FRACTION,
+        help="share of examples in the eval split, chosen by a stable hash of "
+        "the file stem so every run and runner splits the same way "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-train-shards",
+        type=int,
+        default=None,
+        help=f"number of train shard files (default: one per {EXAMPLES_PER_SHARD} train pairs)",
+    )
+    parser.add_argument(
+        "--num-eval-shards",
+        type=int,
+        default=None,
+        help=f"number of eval shard files (default: one per {EXAMPLES_PER_SHARD} eval pairs)",
+    )
+    parser.add_argument(
+        "--png-compress-level",
+        type=int,
+        default=1,
+        choices=range(10),
+        metavar="0..9",
+        help="zlib level of the stored PNGs: higher is smaller "
+        "and slower to write, decoding speed is the same (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete shards and report of a previous run in --output-dir first "
+        "(without it, existing outputs are an error: stale shards would match "
+        "the split globs)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (local runs show one on stderr)"
+    )
+    return parser
+
+
+def _unknown_beam_options(beam_args: list[str]) -> list[str]:
+    options = PipelineOptions(beam_args)
+    known = options.get_all_options()
+    return sorted(set(options.get_all_options(retain_unknown_options=True)) - set(known))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, beam_args = parser.parse_known_args(argv)
+    unknown = _unknown_beam_options(beam_args)
+    if unknown:
+        parser.error(
+            "unrecognized arguments (neither a data_prep flag nor an Apache Beam pipeline "
+            f"option): {', '.join('--' + name for name in unknown)}"
+        )
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("segmentation_data_prep").setLevel(logging.INFO)
+    try:
+        report = run_data_prep(
+            args.input_dir,
+            args.output_dir,
+            image_size=args.image_size,
+            eval_fraction=args.eval_fraction,
+            num_train_shards=args.num_train_shards,
+            num_eval_shards=args.num_eval_shards,
+            png_compress_level=args.png_compress_level,
+            overwrite=args.overwrite,
+            show_progress=not args.no_progress,
+            beam_args=beam_args,
+        )
+    except (DataPrepError, InputError) as error:
+        print(f"seg-data-prep: error: {error}", file=sys.stderr)
+        return 1
+    print(summary_line(report))
+    print(f"report: {report['output_dir']}/{REPORT_NAME}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Find the inputs of a data_prep run and say, for each file, what it will be used for.
+
+Reads only file names (local or gs://, through Beam's FileSystems), so it runs in the
+launcher before the pipeline starts: the counts it produces size the shards and the
+progress bar, and every file that cannot become an example is already named here with a
+reason. Content problems (unreadable, wrong values, ...) are found later, by processing.py.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from apache_beam.io.filesystems import FileSystems
+
+IMAGES_DIR = "images"
+TRIMAPS_DIR = posixpath.join("annotations", "trimaps")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+MASK_EXTENSIONS = (".png",)
+
+# Every reason a file can be rejected for, with how to fix it. Reports name these keys.
+REJECTION_REASONS = {
+    "image_without_mask": "no trimap with the same stem in annotations/trimaps/: add <stem>.png "
+    "there, or remove the image",
+    "mask_without_image": "no image with the same stem in images/: add <stem>.jpg there, or "
+    "remove the trimap",
+    "duplicate_stem": "another file in the same folder has the same stem (e.g. a.jpg and a.png); "
+    "the first in sorted order is used: remove or rename the others",
+    "stray_file": "not an image or trimap (e.g. a .mat file or a macOS ._* AppleDouble file); "
+    "it is ignored: delete it to silence this entry",
+    "unreadable_image": "the image cannot be decoded (empty, truncated, corrupt or not an image "
+    "format): re-export or re-download it",
+    "unreadable_mask": "the trimap cannot be decoded (empty, truncated, corrupt or not an image "
+    "format): re-export or re-download it",
+    "unsupported_image_mode": "the image's pixel format cannot be converted to 8-bit RGB: "
+    "re-export it as an RGB JPEG or PNG",
+    "mask_not_single_channel": "the trimap has colour channels that differ: save it as a "
+    "single-channel (grayscale or palette) PNG of values 1, 2, 3",
+    "size_mismatch": "image and trimap have different sizes: they must be pixel-aligned",
+    "mask_values_out_of_range": "the trimap has values outside {1 = pet, 2 = background, "
+    "3 = border}: fix the annotation (labels 0..2 must be stored as 1..3)",
+    "processing_error": "an unexpected error while processing this pair (an input this job "
+    "does not foresee, or a bug): please report it with the detail",
+}
+
+# Conversions and oddities that do not lose the example, reported as warnings.
+WARNING_REASONS = {
+    "converted_to_rgb": "the image was not 8-bit RGB and was converted (mode in the detail)",
+    "extension_mismatch": "the file's content is a different format than its extension says; "
+    "it was decoded by content: rename it to match",
+    "mask_converted": "the trimap was stored as RGB/LA/16-bit and its single channel was used",
+}
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One candidate example: an image and its trimap with the same stem."""
+
+    stem: str
+    image_path: str
+    mask_path: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one input item; `written + rejected == found` is counted over these.
+
+    An item is a pair (image + trimap), or a single file that could not be paired.
+    """
+
+    stem: str
+    paths: tuple[str, ...]
+    split: str | None = None  # set when written
+    reason: str | None = None  # a REJECTION_REASONS key when rejected
+    detail: str = ""
+    warnings: tuple[tuple[str, str], ...] = ()  # (WARNING_REASONS key, detail)
+
+    @property
+    def written(self) -> bool:
+        return self.reason is None
+
+
+@dataclass
+class Listing:
+    pairs: list[Pair] = field(default_factory=list)
+    rejected: list[Outcome] = field(default_factory=list)
+    num_image_files: int = 0
+    num_mask_files: int = 0
+
+    @property
+    def found(self) -> int:
+        return len(self.pairs) + len(self.rejected)
+
+
+class InputError(ValueError):
+    """The input directory cannot be used at all (missing, empty, wrong layout)."""
+
+
+def _split_name(path: str) -> tuple[str, str]:
+    name = posixpath.basename(path)
+    stem, extension = posixpath.splitext(name)
+    return stem, extension.lower()
+
+
+def _list_dir(directory: str) -> list[str]:
+    """Files directly inside `directory` (Beam's `*` does not cross `/`), sorted; [] if none."""
+    matches = FileSystems.match([FileSystems.join(directory, "*")])[0].metadata_list
+    return sorted(m.path for m in matches)
+
+
+def _stray_detail(name: str) -> str:
+    if name.startswith("._"):
+        return "macOS AppleDouble metadata file"
+    if name.lower().endswith(".mat"):
+        return "MATLAB .mat file, not an image"
+    return "unexpected file type"
+
+
+def _index(paths: Iterable[str], extensions: tuple[str, ...], listing: Listing) -> dict[str, str]:
+    """stem -> path for usable names; every other file becomes a rejected Outcome."""
+    by_stem: dict[str, str] = {}
+    for path in paths:
+        stem, extension = _split_name(path)
+        name = posixpath.basename(path)
+        if name.startswith("._") or extension not in extensions:
+            listing.rejected.append(
+                Outcome(stem, (path,), reason="stray_file", detail=_stray_detail(name))
+            )
+        elif stem in by_stem:
+            listing.rejected.append(
+                Outcome(stem, (path,), reason="duplicate_stem", detail=f"{by_stem[stem]} is used")
+            )
+        else:
+            by_stem[stem] = path
+    return by_stem
+
+
+def list_inputs(input_dir: str) -> Listing:
+    """Pair images/<stem>.* with annotations/trimaps/<stem>.png; name every other file."""
+    images_dir = FileSystems.join(input_dir, IMAGES_DIR)
+    trimaps_dir = FileSystems.join(input_dir, *TRIMAPS_DIR.split("/"))
+    image_files = _list_dir(images_dir)
+    mask_files = _list_dir(trimaps_dir)
+    if not image_files and not mask_files:
+        raise InputError(
+            f"no files in {images_dir}/ or {trimaps_dir}/: the input must be in the Oxford-IIIT "
+            "Pet layout (images/<stem>.jpg and annotations/trimaps/<stem>.png); check the path"
+        )
+    listing = Listing(num_image_files=len(image_files), num_mask_files=len(mask_files))
+    images = _index(image_files, IMAGE_EXTENSIONS, listing)
+    masks = _index(mask_files, MASK_EXTENSIONS, listing)
+    for stem in sorted(images.keys() | masks.keys()):
+        if stem in images and stem in masks:
+            listing.pairs.append(Pair(stem, images[stem], masks[stem]))
+        elif stem in images:
+            listing.rejected.append(Outcome(stem, (images[stem],), reason="image_without_mask"))
+        else:
+            listing.rejected.append(Outcome(stem, (masks[stem],), reason="mask_without_image"))
+    return listing

@@ -1,0 +1,160 @@
+"""Turn one image/trimap pair into a serialized example, or a named rejection.
+
+Plain Python (no Beam): the Beam job calls `process_pair` once per pair, and tests call it
+directly. Files are read through Beam's FileSystems so local paths and gs:// work alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import posixpath
+
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from PIL import Image, UnidentifiedImageError
+
+from segmentation_data_prep import record_format
+from segmentation_data_prep.inputs import Outcome, Pair
+
+# Proper antialiasing filter for photos (PIL scales its support when downscaling); masks are
+# resized with nearest neighbour so that every label stays an exact trimap value.
+IMAGE_RESAMPLE = Image.Resampling.LANCZOS
+MASK_RESAMPLE = Image.Resampling.NEAREST
+TRIMAP_VALUES = (1, 2, 3)
+_FORMATS_BY_EXTENSION = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+
+
+class Rejected(Exception):
+    """Raised inside processing with a REJECTION_REASONS key and a specific detail."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def split_for_stem(stem: str, eval_fraction: float) -> str:
+    """'train' or 'eval', from a stable hash of the stem: same answer on every run and runner."""
+    digest = hashlib.sha256(stem.encode("utf-8")).digest()
+    position = int.from_bytes(digest[:8], "big") / 2**64  # uniform in [0, 1)
+    return "eval" if position < eval_fraction else "train"
+
+
+def _open(path: str, kind: str, warnings: list[tuple[str, str]]) -> Image.Image:
+    """Read and fully decode one file; `kind` is 'image' or 'mask' (names the reason)."""
+    try:
+        with FileSystems.open(path) as handle:
+            data = handle.read()
+    except Exception as error:  # filesystem errors differ per scheme (local, gs://, ...)
+        raise Rejected(f"unreadable_{kind}", f"cannot read {path}: {error}") from error
+    if not data:
+        raise Rejected(f"unreadable_{kind}", f"{path} is empty (0 bytes)")
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()  # decodes everything: truncated files fail here, not later
+    except UnidentifiedImageError as error:
+        raise Rejected(f"unreadable_{kind}", f"{path} is not in an image format") from error
+    except Exception as error:  # PIL plugins raise many types on corrupt or truncated data
+        raise Rejected(f"unreadable_{kind}", f"{path}: {type(error).__name__}: {error}") from error
+    expected = _FORMATS_BY_EXTENSION.get(posixpath.splitext(path)[1].lower())
+    if image.format != expected:
+        warnings.append(("extension_mismatch", f"{path} holds {image.format} data"))
+    return image
+
+
+def to_rgb(image: Image.Image, warnings: list[tuple[str, str]]) -> Image.Image:
+    """8-bit RGB from any mode PIL decodes (grayscale, palette, RGBA, CMYK, 16-bit, ...)."""
+    if image.mode == "RGB":
+        return image
+    mode = image.mode
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grayscale: keep the top byte
+        values = np.asarray(image).astype(np.int64)
+        image = Image.fromarray(np.clip(values >> 8, 0, 255).astype(np.uint8))
+    elif mode == "F":
+        raise Rejected("unsupported_image_mode", "32-bit float pixels (mode F)")
+    try:
+        converted = image.convert("RGB")
+    except (ValueError, OSError) as error:
+        raise Rejected("unsupported_image_mode", f"mode {mode}: {error}") from error
+    warnings.append(("converted_to_rgb", f"from mode {mode}"))
+    return converted
+
+
+def trimap_values(mask: Image.Image, warnings: list[tuple[str, str]]) -> np.ndarray:
+    """The trimap as a (H, W) integer array of its stored values (palette indices for 'P')."""
+    if mask.mode in ("L", "P", "I", "I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(mask)
+    if mask.mode == "1":
+        return np.asarray(mask).astype(np.uint8)
+    if mask.mode in ("LA", "PA"):
+        warnings.append(("mask_converted", f"alpha dropped from mode {mask.mode}"))
+        return np.asarray(mask)[..., 0]
+    if mask.mode in ("RGB", "RGBA"):
+        channels = np.asarray(mask)[..., :3]
+        if not (channels == channels[..., :1]).all():
+            raise Rejected("mask_not_single_channel", f"mode {mask.mode} with differing channels")
+        warnings.append(("mask_converted", f"single channel taken from mode {mask.mode}"))
+        return channels[..., 0]
+    raise Rejected("mask_not_single_channel", f"unsupported trimap mode {mask.mode}")
+
+
+def _out_of_range_values(trimap: np.ndarray) -> dict[int, int]:
+    """{value: pixel count} of values that are not trimap values (bincount: fast on uint8)."""
+    if trimap.dtype == np.uint8:
+        counts = np.bincount(trimap.ravel(), minlength=256)
+        values = np.flatnonzero(counts)
+        counts = counts[values]
+    else:
+        values, counts = np.unique(trimap, return_counts=True)
+    return {int(v): int(c) for v, c in zip(values, counts) if int(v) not in TRIMAP_VALUES}
+
+
+def resize_pair(
+    image: Image.Image, trimap: np.ndarray, image_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Square (image_size, image_size) RGB uint8 and labels uint8 in {0, 1, 2}."""
+    size = (image_size, image_size)
+    pixels = np.asarray(image.resize(size, IMAGE_RESAMPLE), dtype=np.uint8)
+    labels = Image.fromarray(trimap.astype(np.uint8)).resize(size, MASK_RESAMPLE)
+    return pixels, np.asarray(labels, dtype=np.uint8) - record_format.TRIMAP_OFFSET
+
+
+def process_pair(
+    pair: Pair,
+    image_size: int,
+    eval_fraction: float,
+    compress_level: int = record_format.DEFAULT_PNG_COMPRESS_LEVEL,
+) -> tuple[Outcome, bytes | None]:
+    """(outcome, serialized example) for a usable pair; (rejected outcome, None) otherwise."""
+    warnings: list[tuple[str, str]] = []
+    paths = (pair.image_path, pair.mask_path)
+    try:
+        image = to_rgb(_open(pair.image_path, "image", warnings), warnings)
+        trimap = trimap_values(_open(pair.mask_path, "mask", warnings), warnings)
+        if trimap.shape != (image.height, image.width):
+            raise Rejected(
+                "size_mismatch",
+                f"image is {image.width}x{image.height}, trimap is "
+                f"{trimap.shape[1]}x{trimap.shape[0]} (width x height)",
+            )
+        bad = _out_of_range_values(trimap)
+        if bad:
+            listed = ", ".join(f"{value}: {count} px" for value, count in sorted(bad.items()))
+            raise Rejected("mask_values_out_of_range", f"values outside {{1, 2, 3}}: {listed}")
+        pixels, labels = resize_pair(image, trimap, image_size)
+    except Rejected as rejection:
+        outcome = Outcome(
+            pair.stem,
+            paths,
+            reason=rejection.reason,
+            detail=rejection.detail,
+            warnings=tuple(warnings),
+        )
+        return outcome, None
+    except Exception as error:  # one unforeseen input must not fail a whole (Dataflow) job
+        detail = f"{type(error).__name__}: {error}"
+        return Outcome(pair.stem, paths, reason="processing_error", detail=detail), None
+    example = record_format.encode_example(pair.stem, pixels, labels, compress_level)
+    split = split_for_stem(pair.stem, eval_fraction)
+    return Outcome(pair.stem, paths, split=split, warnings=tuple(warnings)), example
