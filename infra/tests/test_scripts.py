@@ -263,6 +263,12 @@ def test_token_from_stdin(world: GcloudWorld) -> None:
     assert empty.returncode == 2 and "standard input was empty" in empty.stderr
 
 
+def test_bootstrap_passes_stdin_to_the_secret_step(world: GcloudWorld) -> None:
+    result = ok(world.run("bootstrap.sh", *ARGS, "--token-from-stdin", stdin=TOKEN + "\n"))
+    assert world.state()["secret_versions"] == {"hf-token": [TOKEN]}
+    assert TOKEN not in world.log.read_text() + result.stdout + result.stderr
+
+
 def test_rotate_adds_a_version_and_no_token_adds_none(world: GcloudWorld) -> None:
     ok(world.run("hf_secret.sh", "--project", PROJECT))
     assert world.state()["secret_versions"] == {}
