@@ -3,7 +3,9 @@ changes nothing, that bad input stops before any command, dry runs, and the HF t
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import INFRA, GcloudWorld, mutating, require_tool, which
@@ -354,3 +356,44 @@ def test_readme_role_table_matches_the_script() -> None:
     }
     assert len(in_script) == 15
     assert in_readme == in_script
+
+
+def real_gcloud_cli_tree() -> dict | None:
+    """The command tree the installed Cloud SDK ships for shell completion (every command group,
+    command and flag), or None without a Cloud SDK. Read offline, no gcloud call."""
+    gcloud = shutil.which("gcloud")  # the real one: the stand-in is only on the scripts' PATH
+    if not gcloud:
+        return None
+    tree_file = Path(gcloud).resolve().parents[1] / "data" / "cli" / "gcloud_completions.py"
+    if not tree_file.exists():
+        return None
+    namespace: dict = {}
+    exec(compile(tree_file.read_text(), str(tree_file), "exec"), namespace)
+    return namespace["STATIC_COMPLETION_CLI_TREE"]
+
+
+def test_every_command_issued_exists_in_the_real_gcloud(world: GcloudWorld) -> None:
+    """The stand-in accepts anything; the Cloud SDK's own command tree says whether each command
+    and flag the scripts issue (in every scenario, reads included) really exists."""
+    tree = real_gcloud_cli_tree()
+    if tree is None:
+        pytest.skip("no Google Cloud CLI installed here to check the commands against")
+    ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    ok(world.run("hf_secret.sh", *ARGS, "--rotate", env={"HF_TOKEN": TOKEN}))
+    ok(world.run("github_wif.sh", *ARGS[:2], "--github-repo", "acme/other"))
+    ok(world.run("teardown.sh", *ARGS, "--yes", "--keep-data"))
+    ok(world.run("teardown.sh", *ARGS, "--yes"))
+    ok(world.run("bootstrap.sh", *ARGS))
+    checked = set()
+    for call in world.calls():
+        node, path = tree, []
+        for word in call:
+            if word.startswith("--") or word not in node["commands"]:
+                break
+            node = node["commands"][word]
+            path.append(word)
+        assert path and not node["commands"], f"not a gcloud command: {call}"
+        for flag in (arg.split("=", 1)[0] for arg in call if arg.startswith("--")):
+            assert flag in node["flags"] or flag in tree["flags"], f"{' '.join(path)}: {flag}"
+        checked.add(" ".join(path))
+    assert len(checked) >= 30
