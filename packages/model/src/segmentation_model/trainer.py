@@ -1,0 +1,230 @@
+"""TFX Trainer module (generic executor): `run_fn` trains the UNet and exports the SavedModel.
+
+Hyperparameters come from the Trainer's `custom_config` (keys and defaults: `Hyperparameters`);
+keys starting with `ai_platform_` belong to TFX's Vertex/AI Platform Trainer and are ignored,
+any other unknown key is an error (typos should not silently train with defaults).
+
+Steps: `train_args.num_steps` is the total number of training steps, spread over `epochs`
+(steps_per_epoch = num_steps // epochs); `eval_args.num_steps` evaluation steps run after
+every epoch (unset: one full pass over the eval split). The model size comes from the
+Transform output, so it is configured once, in Transform's custom_config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+from segmentation_data_prep import record_format
+from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
+from tfx_bsl.public import tfxio
+
+from segmentation_model import signatures, unet
+from segmentation_model.metrics import segmentation_metrics
+from segmentation_model.transform import IMAGE_KEY, LABEL_KEY
+
+logger = logging.getLogger(__name__)
+
+_IGNORED_KEY_PREFIX = "ai_platform_"  # tfx.extensions.google_cloud_ai_platform settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Hyperparameters:
+    """Trainer custom_config keys, with their defaults.
+
+    epochs: Keras epochs over train_args.num_steps steps (metrics and TensorBoard per epoch).
+    batch_size / eval_batch_size: examples per training / evaluation step.
+    learning_rate: Adam learning rate (whole network, or the decoder during warm-up).
+    alpha: MobileNetV2 width multiplier (0.35 is ~4x cheaper than 1.0).
+    encoder_weights: None (random init, works offline), "imagenet" (needs network) or the
+        path of a local MobileNetV2 no-top .h5 weights file.
+    decoder_filters: filters of the four decoder stages, from 1/16 to 1/2 resolution.
+    dropout: dropout before the classifier (0 disables).
+    warmup_epochs: with pretrained encoder_weights, train only the decoder for this many
+        epochs, then unfreeze the encoder and continue at fine_tune_learning_rate (0: no freeze).
+    fine_tune_learning_rate: learning rate after the warm-up.
+    augment: random horizontal flips of image and label during training.
+    shuffle_buffer_size: training examples shuffled together (each ~250 KB at 128 px).
+    mixed_precision: float16 compute on a GPU (ignored, with a warning, without one).
+    seed: seed of weights init, shuffling and augmentation.
+    """
+
+    epochs: int = 10
+    batch_size: int = 16
+    eval_batch_size: int = 16
+    learning_rate: float = 1e-3
+    alpha: float = 1.0
+    encoder_weights: str | None = None
+    decoder_filters: tuple[int, ...] = (256, 128, 64, 32)
+    dropout: float = 0.0
+    warmup_epochs: int = 0
+    fine_tune_learning_rate: float = 1e-4
+    augment: bool = True
+    shuffle_buffer_size: int = 256
+    mixed_precision: bool = False
+    seed: int = 0
+
+    @classmethod
+    def from_custom_config(cls, custom_config: dict[str, Any] | None) -> Hyperparameters:
+        """Validated hyperparameters from a Trainer custom_config (JSON types)."""
+        config = {
+            key: value
+            for key, value in (custom_config or {}).items()
+            if not key.startswith(_IGNORED_KEY_PREFIX)
+        }
+        fields = {field.name: field for field in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - set(fields))
+        if unknown:
+            raise ValueError(
+                f"Unknown Trainer custom_config keys {unknown}; valid keys: {sorted(fields)}"
+            )
+        if "decoder_filters" in config:
+            config["decoder_filters"] = tuple(config["decoder_filters"])
+        params = cls(**config)
+        if params.epochs < 1 or params.batch_size < 1 or params.eval_batch_size < 1:
+            raise ValueError(f"epochs and batch sizes must be >= 1, got {params}")
+        if params.warmup_epochs:
+            if params.encoder_weights is None:
+                raise ValueError(
+                    "warmup_epochs freezes a pretrained encoder: set encoder_weights to "
+                    "'imagenet' or a weights file, or set warmup_epochs to 0"
+                )
+            if not 0 < params.warmup_epochs < params.epochs:
+                raise ValueError(
+                    f"warmup_epochs must be in [1, epochs={params.epochs}), "
+                    f"got {params.warmup_epochs}"
+                )
+        return params
+
+
+def _flip_left_right(features: dict[str, tf.Tensor], label: tf.Tensor):
+    """Flips each example's image and label together with probability 1/2."""
+    flip = tf.random.uniform([tf.shape(label)[0], 1, 1]) < 0.5
+    image = features[IMAGE_KEY]
+    flipped_image = tf.where(flip[..., tf.newaxis], tf.reverse(image, axis=[2]), image)
+    flipped_label = tf.where(flip, tf.reverse(label, axis=[2]), label)
+    return {**features, IMAGE_KEY: flipped_image}, flipped_label
+
+
+def make_dataset(
+    file_pattern: list[str],
+    data_accessor: DataAccessor,
+    tf_transform_output: tft.TFTransformOutput,
+    batch_size: int,
+    *,
+    training: bool,
+    params: Hyperparameters,
+    num_epochs: int | None = None,
+) -> tf.data.Dataset:
+    """(features {IMAGE_KEY}, label LABEL_KEY) batches of transformed examples, prefetched."""
+    dataset = data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(
+            batch_size=batch_size,
+            label_key=LABEL_KEY,
+            shuffle=training,
+            shuffle_buffer_size=params.shuffle_buffer_size,
+            shuffle_seed=params.seed,
+            num_epochs=num_epochs,
+        ),
+        tf_transform_output.transformed_metadata.schema,
+    )
+    if training and params.augment:
+        dataset = dataset.map(_flip_left_right, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _distribution_strategy() -> tf.distribute.Strategy:
+    gpus = tf.config.list_physical_devices("GPU")
+    logger.info("Training on %s", [gpu.name for gpu in gpus] or "CPU")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def _build_model(params: Hyperparameters, image_size: int) -> keras.Model:
+    use_mixed = params.mixed_precision and bool(tf.config.list_physical_devices("GPU"))
+    if params.mixed_precision and not use_mixed:
+        logger.warning("mixed_precision needs a GPU; training in float32 on CPU")
+    previous_policy = keras.mixed_precision.global_policy()
+    if use_mixed:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        return unet.build_unet(
+            num_classes=record_format.NUM_CLASSES,
+            image_size=image_size,
+            alpha=params.alpha,
+            encoder_weights=params.encoder_weights,
+            decoder_filters=params.decoder_filters,
+            dropout=params.dropout,
+        )
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _compile(model: keras.Model, learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=segmentation_metrics(record_format.NUM_CLASSES),
+    )
+
+
+def run_fn(fn_args: FnArgs) -> None:
+    """TFX Trainer entry point: train on transformed examples, export the serving SavedModel."""
+    params = Hyperparameters.from_custom_config(fn_args.custom_config)
+    if not fn_args.train_steps:
+        raise ValueError("Trainer needs train_args.num_steps > 0 (total training steps)")
+    keras.utils.set_random_seed(params.seed)
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    image_size = tf_transform_output.transformed_feature_spec()[IMAGE_KEY].shape[0]
+    logger.info("Hyperparameters: %s (image size %d from Transform)", params, image_size)
+
+    train_dataset = make_dataset(
+        fn_args.train_files,
+        fn_args.data_accessor,
+        tf_transform_output,
+        params.batch_size,
+        training=True,
+        params=params,
+    )
+    eval_dataset = make_dataset(
+        fn_args.eval_files,
+        fn_args.data_accessor,
+        tf_transform_output,
+        params.eval_batch_size,
+        training=False,
+        params=params,
+        num_epochs=None if fn_args.eval_steps else 1,
+    )
+    strategy = _distribution_strategy()
+    with strategy.scope():
+        model = _build_model(params, image_size)
+        freeze_first = params.warmup_epochs > 0
+        unet.set_encoder_trainable(model, not freeze_first)
+        _compile(model, params.learning_rate)
+
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "hyperparameters.json"), "w") as f:
+        json.dump({**dataclasses.asdict(params), "image_size": image_size}, f, indent=2)
+    fit_args = {
+        "x": train_dataset,
+        "validation_data": eval_dataset,
+        "steps_per_epoch": max(1, fn_args.train_steps // params.epochs),
+        "validation_steps": fn_args.eval_steps or None,
+        "callbacks": [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+        "verbose": 2,
+    }
+    if freeze_first:
+        model.fit(epochs=params.warmup_epochs, **fit_args)
+        with strategy.scope():
+            unet.set_encoder_trainable(model, True)
+            _compile(model, params.fine_tune_learning_rate)
+        model.fit(initial_epoch=params.warmup_epochs, epochs=params.epochs, **fit_args)
+    else:
+        model.fit(epochs=params.epochs, **fit_args)
+    signatures.export_serving_model(model, tf_transform_output, fn_args.serving_model_dir)

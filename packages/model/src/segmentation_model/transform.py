@@ -1,0 +1,141 @@
+"""TFX Transform preprocessing and the image preprocessing shared with serving.
+
+`preprocess_image_bytes` is the one function that turns encoded image bytes into model input.
+`preprocessing_fn` (Transform, training data) and the `serving_default` signature
+(`segmentation_model.signatures`) both call it, so training and serving cannot drift apart.
+
+The model size S comes from the Transform `custom_config` key `image_size` (default
+`IMAGE_SIZE`, equal to data_prep's default `image_size`). Images are resized to S x S in the
+graph, so records written at another size still give the static shapes the model needs; the
+trainer and the serving signatures read S back from the transform output's feature spec, so
+it is configured in exactly one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+from segmentation_data_prep import record_format
+
+IMAGE_SIZE = 128  # data_prep's default `image_size`; override with custom_config["image_size"]
+IMAGE_KEY = "image_xf"  # float32 [S, S, 3] in [-1, 1] (MobileNetV2 scaling)
+LABEL_KEY = "label_xf"  # int64 [S, S], class ids in record_format.CLASS_NAMES order
+
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Base64 text of a JPEG / PNG file starts like this: the usual mistake of sending the b64
+# string itself instead of {"b64": ...} in Vertex JSON, or not decoding it before calling.
+_BASE64_PREFIXES = ("/9j/", "iVBORw0KGgo")
+
+
+def image_size_from_config(custom_config: dict[str, Any] | None) -> int:
+    """The model input size S from the Transform custom_config (validated)."""
+    size = (custom_config or {}).get("image_size", IMAGE_SIZE)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 32 or size % 32:
+        raise ValueError(
+            f"custom_config['image_size'] must be an int >= 32 divisible by 32 "
+            f"(the UNet halves the size 5 times), got {size!r}"
+        )
+    return size
+
+
+def _assert_jpeg_or_png(image_bytes: tf.Tensor, index: tf.Tensor) -> tf.Operation:
+    """Fails with a clear message when one input is not a JPEG or PNG file."""
+    head = tf.strings.substr(image_bytes, 0, 12)
+    is_jpeg = tf.equal(tf.strings.substr(image_bytes, 0, len(_JPEG_MAGIC)), _JPEG_MAGIC)
+    is_png = tf.equal(tf.strings.substr(image_bytes, 0, len(_PNG_MAGIC)), _PNG_MAGIC)
+    looks_base64 = tf.reduce_any(
+        [tf.strings.regex_full_match(head, f"{prefix}.*") for prefix in _BASE64_PREFIXES]
+    )
+    hint = tf.where(
+        looks_base64,
+        "it looks base64-encoded: send the raw file bytes, or in Vertex JSON wrap the base64 "
+        'text as {"image_bytes": {"b64": "..."}} so the server decodes it',
+        "send the raw bytes of a .jpg/.jpeg or .png file",
+    )
+    return tf.debugging.Assert(
+        tf.logical_or(is_jpeg, is_png),
+        [
+            "image_bytes input at batch index",
+            index,
+            "is not a JPEG or PNG image (first bytes:",
+            head,
+            ");",
+            hint,
+        ],
+        summarize=16,
+    )
+
+
+def decode_image(image_bytes: tf.Tensor, index: tf.Tensor | int = 0) -> tf.Tensor:
+    """One encoded JPEG/PNG (scalar string) -> uint8 [H, W, 3]; clear error if not an image."""
+    check = _assert_jpeg_or_png(image_bytes, tf.convert_to_tensor(index, tf.int32))
+    with tf.control_dependencies([check]):
+        image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def scale_image(image: tf.Tensor, image_size: int) -> tf.Tensor:
+    """uint8 [H, W, 3] -> float32 [S, S, 3] in [-1, 1] (MobileNetV2's preprocess_input)."""
+    resized = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=True)
+    scaled = tf.clip_by_value(resized, 0.0, 255.0) / 127.5 - 1.0
+    return tf.ensure_shape(scaled, [image_size, image_size, 3])
+
+
+def preprocess_image_bytes(image_bytes: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Batch of encoded images [B] -> (float32 [B, S, S, 3] model input, int32 [B, 2] sizes).
+
+    The one preprocessing function used by Transform and by the serving signature. The second
+    output is each image's original (height, width), which serving needs to resize masks back.
+    """
+    image_bytes = tf.reshape(image_bytes, [-1])
+
+    def one(args: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        data, index = args
+        image = decode_image(data, index)
+        return scale_image(image, image_size), tf.shape(image)[:2]
+
+    indices = tf.range(tf.size(image_bytes), dtype=tf.int32)
+    return tf.map_fn(
+        one,
+        (image_bytes, indices),
+        fn_output_signature=(
+            tf.TensorSpec([image_size, image_size, 3], tf.float32),
+            tf.TensorSpec([2], tf.int32),
+        ),
+    )
+
+
+def decode_mask(mask_bytes: tf.Tensor, image_size: int) -> tf.Tensor:
+    """Batch of record masks (PNG, uint8 class ids) [B] -> int64 [B, S, S] (nearest resize)."""
+    mask_bytes = tf.reshape(mask_bytes, [-1])
+
+    def one(data: tf.Tensor) -> tf.Tensor:
+        mask = tf.io.decode_png(data, channels=1)
+        mask = tf.image.resize(mask, [image_size, image_size], method="nearest")
+        check = tf.debugging.assert_less(
+            mask,
+            tf.constant(record_format.NUM_CLASSES, mask.dtype),
+            message=f"record mask has values >= NUM_CLASSES={record_format.NUM_CLASSES}",
+        )
+        with tf.control_dependencies([check]):
+            return tf.cast(mask[:, :, 0], tf.int64)
+
+    return tf.map_fn(
+        one, mask_bytes, fn_output_signature=tf.TensorSpec([image_size, image_size], tf.int64)
+    )
+
+
+def preprocessing_fn(
+    inputs: dict[str, tf.Tensor], custom_config: dict[str, Any] | None = None
+) -> dict[str, tf.Tensor]:
+    """TFX Transform: record features -> {IMAGE_KEY, LABEL_KEY} at S x S (see module doc).
+
+    Instance-level only (no analyzers), so it is cheap and the serving path needs no state.
+    """
+    image_size = image_size_from_config(custom_config)
+    images, _ = preprocess_image_bytes(inputs[record_format.IMAGE_KEY], image_size)
+    labels = decode_mask(inputs[record_format.MASK_KEY], image_size)
+    return {IMAGE_KEY: images, LABEL_KEY: labels}
