@@ -1,0 +1,242 @@
+"""The compiled Vertex pipeline JSON: components, image, Dataflow, custom_config, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from segmentation_pipeline import vertex
+
+IMAGE = "europe-west4-docker.pkg.dev/test-project/segmentation/pipeline:abc123"
+FAKE_TOKEN = "hf_FAKEtokenValue0123456789abcdef"
+BASE_FLAGS = [
+    "--project",
+    "test-project",
+    "--region",
+    "europe-west4",
+    "--bucket",
+    "test-bucket",
+    "--pipeline-name",
+    "seg-test",
+    "--image-uri",
+    IMAGE,
+    "--hf-model-repo-id",
+    "someone/segmentation",
+    "--hf-space-repo-id",
+    "someone/segmentation-demo",
+]
+COMPONENTS = {
+    "ImportExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "AnomaliesGate",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+    "HFPusher",
+}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> dict[str, dict]:
+    """Pipeline JSON with and without Dataflow, compiled with a fake HF token in the env."""
+    out = tmp_path_factory.mktemp("vertex")
+    previous = os.environ.get("HF_TOKEN")
+    os.environ["HF_TOKEN"] = FAKE_TOKEN
+    try:
+        results = {}
+        for name, extra in (("plain", []), ("dataflow", ["--enable-dataflow"])):
+            path = out / f"{name}.json"
+            assert vertex.main(["compile", *BASE_FLAGS, *extra, "--output", str(path)]) == 0
+            results[name] = {"text": path.read_text(), "json": json.loads(path.read_text())}
+        return results
+    finally:
+        if previous is None:
+            os.environ.pop("HF_TOKEN")
+        else:
+            os.environ["HF_TOKEN"] = previous
+
+
+def executors(spec: dict) -> dict[str, dict]:
+    return spec["pipelineSpec"]["deploymentSpec"]["executors"]
+
+
+def container_args(spec: dict, node: str) -> list[str]:
+    return executors(spec)[f"{node}_executor"]["container"]["args"]
+
+
+def exec_properties(spec: dict, node: str) -> dict:
+    parameters = spec["pipelineSpec"]["root"]["dag"]["tasks"][node]["inputs"]["parameters"]
+    constants = {
+        name: value["runtimeValue"]["constantValue"]
+        for name, value in parameters.items()
+        if "runtimeValue" in value
+    }
+    return {name: next(iter(constant.values())) for name, constant in constants.items()}
+
+
+def test_every_component_is_compiled_into_one_dag(compiled):
+    spec = compiled["plain"]["json"]
+    tasks = set(spec["pipelineSpec"]["root"]["dag"]["tasks"])
+    assert tasks >= COMPONENTS
+    assert spec["displayName"] == "seg-test" or spec["pipelineSpec"]["pipelineInfo"]["name"] == (
+        "seg-test"
+    )
+    assert spec["runtimeConfig"]["gcsOutputDirectory"] == "gs://test-bucket/pipeline_root/seg-test"
+
+
+def test_every_container_step_runs_the_pipeline_image(compiled):
+    for name, executor in executors(compiled["plain"]["json"]).items():
+        if "container" in executor:
+            assert executor["container"]["image"] == IMAGE, name
+
+
+def test_transform_reads_the_validated_schema_from_the_gate(compiled):
+    tasks = compiled["plain"]["json"]["pipelineSpec"]["root"]["dag"]["tasks"]
+    schema_input = tasks["Transform"]["inputs"]["artifacts"]["schema"]["taskOutputArtifact"]
+    assert schema_input["producerTask"] == "AnomaliesGate"
+    trainer_schema = tasks["Trainer"]["inputs"]["artifacts"]["schema"]["taskOutputArtifact"]
+    assert trainer_schema["producerTask"] == "AnomaliesGate"
+
+
+def test_dataflow_options_only_when_enabled(compiled):
+    for node in ("ImportExampleGen", "StatisticsGen", "Transform", "Evaluator"):
+        assert "--runner=DataflowRunner" not in container_args(compiled["plain"]["json"], node)
+        args = container_args(compiled["dataflow"]["json"], node)
+        assert "--runner=DataflowRunner" in args
+        assert "--direct_running_mode=in_memory" not in args  # no DirectRunner flags mixed in
+        for expected in (
+            "--project=test-project",
+            "--region=europe-west4",
+            "--temp_location=gs://test-bucket/dataflow/tmp",
+            "--machine_type=n1-standard-4",
+            "--max_num_workers=4",
+            f"--sdk_container_image={IMAGE}",
+        ):
+            assert expected in args, (node, expected)
+    for node in ("Trainer", "Pusher", "HFPusher", "AnomaliesGate"):
+        assert "--runner=DataflowRunner" not in container_args(compiled["dataflow"]["json"], node)
+
+
+def test_trainer_and_pusher_run_on_vertex_through_custom_config(compiled):
+    spec = compiled["plain"]["json"]
+    trainer = json.loads(exec_properties(spec, "Trainer")["custom_config"])
+    assert trainer["ai_platform_enable_vertex"] is True
+    assert trainer["ai_platform_vertex_region"] == "europe-west4"
+    job = trainer["ai_platform_training_args"]
+    assert job["project"] == "test-project"
+    pool = job["worker_pool_specs"][0]
+    assert pool["container_spec"]["image_uri"] == IMAGE
+    assert pool["machine_spec"] == {"machine_type": "n1-standard-8"}
+    assert trainer["alpha"] > 0 and trainer["epochs"] >= 1  # model hyperparameters ride along
+
+    pusher = json.loads(exec_properties(spec, "Pusher")["custom_config"])
+    assert pusher["ai_platform_enable_vertex"] is True
+    assert pusher["ai_platform_serving_args"]["project_id"] == "test-project"
+    assert pusher["ai_platform_serving_args"]["endpoint_name"] == "segmentation-endpoint"
+    assert "tfx.extensions.google_cloud_ai_platform" in json.dumps(
+        executors(spec)["Pusher_executor"]
+    )
+
+
+def test_hf_token_is_referenced_by_name_only(compiled):
+    for result in compiled.values():
+        assert FAKE_TOKEN not in result["text"]
+    hf = exec_properties(compiled["plain"]["json"], "HFPusher")
+    assert hf["token_secret"] == "projects/test-project/secrets/hf-token"
+    assert hf["repo_id"] == "someone/segmentation"
+    assert hf["space_template"] == "gs://test-bucket/pipeline_root/seg-test/space_template"
+
+
+def test_files_read_by_path_point_to_gcs(compiled):
+    schema = exec_properties(compiled["plain"]["json"], "ImportSchemaGen")["schema_file"]
+    assert schema == "gs://test-bucket/pipeline_root/seg-test/schema/schema.pbtxt"
+    data = exec_properties(compiled["plain"]["json"], "ImportExampleGen")["input_base"]
+    assert data == "gs://test-bucket/data"
+
+
+def test_compile_without_gcp_settings_fails_clearly(capsys):
+    with pytest.raises(SystemExit):
+        vertex.main(["compile", "--image-uri", IMAGE])
+    error = capsys.readouterr().err
+    assert "project (env SEGPIPE_PROJECT, flag --project): is required for Vertex runs" in error
+    assert "bucket (env SEGPIPE_BUCKET" in error
+
+
+def test_submit_without_credentials_fails_clearly(tmp_path, monkeypatch, capsys):
+    # No usable Application Default Credentials: a key file that does not exist, no gcloud config.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    with pytest.raises(SystemExit) as error:
+        vertex.main(["submit", *BASE_FLAGS, "--output", str(tmp_path / "p.json")])
+    message = str(error.value)
+    assert "no Google Cloud credentials found" in message
+    assert "gcloud auth application-default login" in message
+    assert "Nothing was submitted" in message
+    assert FAKE_TOKEN not in message + capsys.readouterr().out
+
+
+def pip_on_path(tmp_path: Path) -> str:
+    """PATH whose `pip` lists this interpreter's packages.
+
+    The TFX CLI runs `pip freeze --local` to check that kfp is installed before compiling for
+    Vertex. uv-made venvs (nox sessions, .venv) have no pip, so without pip a stand-in `pip`
+    prints this interpreter's distributions the way `pip freeze` does.
+    """
+    bin_dir = Path(sys.executable).parent
+    try:
+        import pip  # noqa: F401
+    except ImportError:
+        shim = tmp_path / "shim-bin" / "pip"
+        shim.parent.mkdir()
+        shim.write_text(
+            f"#!{sys.executable}\n"
+            "import importlib.metadata as m\n"
+            "print('\\n'.join(f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions()))\n"
+        )
+        shim.chmod(0o755)
+        return os.pathsep.join([str(shim.parent), str(bin_dir), os.environ["PATH"]])
+    return os.pathsep.join([str(bin_dir), os.environ["PATH"]])
+
+
+@pytest.mark.slow
+def test_tfx_cli_compiles_the_runner_file(tmp_path):
+    runner_file = Path(vertex.__file__).with_name("vertex_runner.py")
+    env = {
+        **os.environ,
+        "PATH": pip_on_path(tmp_path),
+        "SEGPIPE_PROJECT": "test-project",
+        "SEGPIPE_BUCKET": "test-bucket",
+        "SEGPIPE_IMAGE_URI": IMAGE,
+        "SEGPIPE_PIPELINE_NAME": "cli-test",
+        "HF_TOKEN": FAKE_TOKEN,
+    }
+    tfx_cli = Path(sys.executable).with_name("tfx")
+    result = subprocess.run(
+        [
+            str(tfx_cli),
+            "pipeline",
+            "compile",
+            "--engine",
+            "vertex",
+            "--pipeline-path",
+            str(runner_file),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Pipeline cli-test compiled successfully" in result.stdout
+    written = json.loads((tmp_path / "cli-test_pipeline.json").read_text())
+    assert "Trainer" in written["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert FAKE_TOKEN not in (tmp_path / "cli-test_pipeline.json").read_text()
