@@ -5,6 +5,11 @@
 
 set -euo pipefail
 
+if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
+  echo "infra/: bash >= 4.4 is needed, this is $BASH_VERSION (macOS: brew install bash)" >&2
+  exit 2
+fi
+
 # gcloud must never stop to ask a question (scripts also run from CI).
 export CLOUDSDK_CORE_DISABLE_PROMPTS=1
 
