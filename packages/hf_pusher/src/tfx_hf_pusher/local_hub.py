@@ -410,7 +410,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self._read_body_quietly()
-            self._send_json(503, {"error": "Service temporarily unavailable (injected fault)"})
+            # Retry-After: 0 keeps the client's own backoff at its 1 s floor in fault tests.
+            error = {"error": "Service temporarily unavailable (injected fault)"}
+            self._send_json(503, error, {"Retry-After": "0"})
             return
         try:
             body = self._read_body()

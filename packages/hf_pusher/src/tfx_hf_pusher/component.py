@@ -1,0 +1,117 @@
+"""HFPusher: a TFX component pushing a blessed model (and its demo Space) to the Hugging Face Hub.
+
+The access token is deliberately *not* a parameter: parameters are stored in ML Metadata and in
+compiled pipeline specs. Only the name of the environment variable or Secret Manager secret that
+holds it is configured here; :mod:`tfx_hf_pusher.credentials` reads it at execution time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from tfx_hf_pusher import executor
+from tfx_hf_pusher.credentials import DEFAULT_TOKEN_ENV_VAR
+
+MODEL_KEY = "model"
+MODEL_BLESSING_KEY = "model_blessing"
+EVALUATION_KEY = "evaluation"
+PUSHED_MODEL_KEY = "pushed_model"
+
+
+class HFPusherSpec(types.ComponentSpec):
+    """Inputs, outputs and parameters of :class:`HFPusher`."""
+
+    PARAMETERS = {
+        "repo_id": ExecutionParameter(type=str),
+        "private": ExecutionParameter(type=int, optional=True),
+        "endpoint": ExecutionParameter(type=str, optional=True),
+        "token_env_var": ExecutionParameter(type=str, optional=True),
+        "token_secret": ExecutionParameter(type=str, optional=True),
+        "model_card": ExecutionParameter(type=dict[str, Any], optional=True),
+        "space_repo_id": ExecutionParameter(type=str, optional=True),
+        "space_template": ExecutionParameter(type=str, optional=True),
+        "space_sdk": ExecutionParameter(type=str, optional=True),
+        "space_private": ExecutionParameter(type=int, optional=True),
+        "space_placeholders": ExecutionParameter(type=dict[str, str], optional=True),
+    }
+    INPUTS = {
+        MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
+        MODEL_BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+        EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
+    }
+    OUTPUTS = {
+        PUSHED_MODEL_KEY: ChannelParameter(type=standard_artifacts.PushedModel),
+    }
+
+
+class HFPusher(base_component.BaseComponent):
+    """Pushes a model version to a Hub model repo and, optionally, the demo app to a Space.
+
+    The output ``pushed_model`` (PushedModel) carries the custom properties ``pushed`` (1/0),
+    ``repo_id``, ``branch``, ``commit_id``, ``repo_url``, ``space_url``, plus the standard
+    Pusher's ``pushed_destination`` and ``pushed_version``.
+    """
+
+    SPEC_CLASS = HFPusherSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(
+        self,
+        model: types.BaseChannel,
+        repo_id: str,
+        *,
+        model_blessing: types.BaseChannel | None = None,
+        evaluation: types.BaseChannel | None = None,
+        private: bool = True,
+        endpoint: str | None = None,
+        token_env_var: str = DEFAULT_TOKEN_ENV_VAR,
+        token_secret: str | None = None,
+        model_card: dict[str, Any] | None = None,
+        space_repo_id: str | None = None,
+        space_template: str | None = None,
+        space_sdk: str = "gradio",
+        space_private: bool = False,
+        space_placeholders: dict[str, str] | None = None,
+    ) -> None:
+        """Configure the push.
+
+        Args:
+            model: Trainer's ``model`` output (a SavedModel under ``Format-Serving``).
+            repo_id: model repo ``namespace/name``; created (with ``private``) if missing.
+            model_blessing: Evaluator's ``blessing``; an unblessed model is not pushed.
+            evaluation: Evaluator's ``evaluation``; its overall metrics go on the model card.
+            endpoint: Hub URL; default ``$HF_ENDPOINT`` of the executor, else huggingface.co.
+            token_env_var: environment variable holding the token where the executor runs.
+            token_secret: GCP Secret Manager secret holding the token (wins over the variable).
+            model_card: :class:`tfx_hf_pusher.model_card.CardInfo` fields (license, tags, ...).
+            space_repo_id: the Space ``namespace/name``; no Space is published when unset.
+            space_template: app directory (local or ``gs://``), required with ``space_repo_id``.
+            space_placeholders: field (``repo_id``/``revision``/``repo_url``) -> placeholder.
+        """
+        if bool(space_repo_id) != bool(space_template):
+            raise ValueError("space_repo_id and space_template go together: set both or neither.")
+        if "/" not in repo_id:
+            raise ValueError(f"repo_id must be 'namespace/name', got '{repo_id}'.")
+        spec = HFPusherSpec(
+            model=model,
+            model_blessing=model_blessing,
+            evaluation=evaluation,
+            pushed_model=types.Channel(type=standard_artifacts.PushedModel),
+            repo_id=repo_id,
+            private=int(private),
+            endpoint=endpoint,
+            token_env_var=token_env_var,
+            token_secret=token_secret,
+            model_card=model_card,
+            space_repo_id=space_repo_id,
+            space_template=space_template,
+            space_sdk=space_sdk,
+            space_private=int(space_private),
+            space_placeholders=space_placeholders,
+        )
+        super().__init__(spec=spec)

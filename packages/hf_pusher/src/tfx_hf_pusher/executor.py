@@ -1,0 +1,101 @@
+"""HFPusher executor: checks the blessing, reads the token, calls :func:`publish.publish_model`.
+
+It follows the standard Pusher's conventions (``blessed`` custom property, ``Format-Serving``
+model dir, ``pushed``/``pushed_destination``/``pushed_version`` output properties) without
+importing ``tfx.components``, which loads every standard component. It only reads its inputs:
+nothing is written into input artifact directories.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from tfx import types
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+from tfx.utils import path_utils
+
+from tfx_hf_pusher import credentials, publish
+from tfx_hf_pusher.model_card import CardInfo, read_tfma_metrics
+
+logger = logging.getLogger(__name__)
+
+
+class Executor(base_executor.BaseExecutor):
+    """Pushes the model (and the Space app) to the Hugging Face Hub when it is blessed."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
+        pushed_model = artifact_utils.get_single_instance(output_dict["pushed_model"])
+        blessings = input_dict.get("model_blessing") or []
+        if blessings and blessings[0].get_int_custom_property("blessed") != 1:
+            logger.info("Model not blessed by %s: not pushing.", blessings[0].uri)
+            pushed_model.set_int_custom_property("pushed", 0)
+            return
+
+        model_artifact = artifact_utils.get_single_instance(input_dict["model"])
+        model_dir = path_utils.serving_model_path(
+            model_artifact.uri, path_utils.is_old_model_artifact(model_artifact)
+        )
+        env_var = exec_properties.get("token_env_var") or credentials.DEFAULT_TOKEN_ENV_VAR
+        secret = exec_properties.get("token_secret") or None
+        token = credentials.resolve_token(env_var, secret)
+        evaluations = input_dict.get("evaluation") or []
+        metrics = read_tfma_metrics(evaluations[0].uri) if evaluations else {}
+        space = None
+        if exec_properties.get("space_repo_id"):
+            space = publish.SpaceConfig(
+                repo_id=exec_properties["space_repo_id"],
+                template=exec_properties["space_template"],
+                sdk=exec_properties.get("space_sdk") or "gradio",
+                private=bool(exec_properties.get("space_private", 0)),
+                placeholders=_json_dict(exec_properties.get("space_placeholders"))
+                or dict(publish.DEFAULT_PLACEHOLDERS),
+            )
+        result = publish.publish_model(
+            model_dir,
+            repo_id=exec_properties["repo_id"],
+            token=token,
+            endpoint=exec_properties.get("endpoint") or None,
+            private=bool(exec_properties.get("private", 1)),
+            card=CardInfo.from_dict(_json_dict(exec_properties.get("model_card"))),
+            metrics=metrics,
+            pipeline=self._provenance(model_artifact),
+            space=space,
+            token_source=f"the token from Secret Manager ({secret})"
+            if secret
+            else f"the token in ${env_var}",
+        )
+        pushed_model.set_int_custom_property("pushed", 1)
+        pushed_model.set_string_custom_property("pushed_destination", result.repo_url)
+        pushed_model.set_string_custom_property("pushed_version", result.version)
+        for key in ("repo_id", "branch", "commit_id", "repo_url", "space_url"):
+            pushed_model.set_string_custom_property(key, getattr(result, key))
+
+    def _provenance(self, model: types.Artifact) -> dict[str, str]:
+        """Stable facts about where the model came from (no run id: the card stays idempotent)."""
+        facts = {"model_uri": model.uri}
+        context = getattr(self, "_context", None)
+        if context is not None and context.pipeline_info is not None:
+            facts["pipeline"] = context.pipeline_info.id
+        if context is not None and context.pipeline_node is not None:
+            facts["component"] = context.pipeline_node.node_info.id
+        return facts
+
+
+def _json_dict(value: Any) -> dict[str, Any]:
+    """TFX hands dict parameters to executors as JSON strings."""
+    if not value:
+        return {}
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        raise ValueError(f"Expected a dict parameter, got {type(value).__name__}.")
+    return value

@@ -1,0 +1,208 @@
+"""The model card (``README.md`` with YAML metadata) pushed next to the SavedModel.
+
+The card is a pure function of its inputs (no timestamps, no run ids), so pushing the same model
+version twice produces the same bytes and the Hub client skips the unchanged file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+BASE_TAGS = ("tfx", "tensorflow", "saved_model")
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """What the pipeline knows about the model that the files do not say.
+
+    Attributes:
+        library_name: Hub library id shown on the model page.
+        pipeline_tag: Hub task, e.g. ``image-segmentation``; also the task of the metrics.
+        license: SPDX-like license id, e.g. ``apache-2.0``.
+        tags: extra tags (``tfx``, ``tensorflow``, ``saved_model`` are always set).
+        datasets: Hub dataset ids the model was trained on.
+        training_data: where the training data came from (free text or URI).
+        eval_dataset: name of the data the metrics were computed on.
+        description: a paragraph for the top of the card.
+    """
+
+    library_name: str = "tf-keras"
+    pipeline_tag: str | None = None
+    license: str | None = None
+    tags: Sequence[str] = ()
+    datasets: Sequence[str] = ()
+    training_data: str = ""
+    eval_dataset: str = "evaluation split"
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> CardInfo:
+        """Build from a pipeline parameter dict, rejecting unknown keys by name."""
+        values = dict(values or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown model_card keys {unknown}; expected some of {sorted(known)}."
+            )
+        for key in ("tags", "datasets"):
+            if isinstance(values.get(key), str):
+                raise ValueError(f"model_card['{key}'] must be a list of strings, not a string.")
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Facts about one pushed version, filled in by the publisher."""
+
+    repo_id: str
+    branch: str
+    version: str
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    signatures: Mapping[str, str] = field(default_factory=dict)
+    pipeline: Mapping[str, str] = field(default_factory=dict)
+
+
+def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
+    """Render the README: Hub metadata (with ``model-index`` for metrics) plus a short body."""
+    metrics = {k: v for k, v in sorted(facts.metrics.items()) if math.isfinite(v)}
+    eval_results = [
+        EvalResult(
+            task_type=info.pipeline_tag or "other",
+            dataset_type=info.datasets[0] if info.datasets else "custom",
+            dataset_name=info.eval_dataset,
+            metric_type=name,
+            metric_name=name,
+            metric_value=round(value, 6),
+        )
+        for name, value in metrics.items()
+    ]
+    data = ModelCardData(
+        library_name=info.library_name,
+        pipeline_tag=info.pipeline_tag,
+        license=info.license,
+        tags=list(dict.fromkeys([*BASE_TAGS, *info.tags])),
+        datasets=list(info.datasets) or None,
+        model_name=facts.repo_id.split("/")[-1] if eval_results else None,
+        eval_results=eval_results or None,
+        model_version=facts.version,
+        tfx_pipeline=dict(facts.pipeline) or None,
+    )
+    body = [f"# {facts.repo_id.split('/')[-1]}", ""]
+    if info.description:
+        body += [info.description, ""]
+    body += [
+        "## Version",
+        "",
+        f"Model version `{facts.version}` (a digest of the SavedModel files), published on the "
+        f"branch `{facts.branch}`. Every version has its own branch; each push is one commit.",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        "import tensorflow as tf",
+        "from huggingface_hub import snapshot_download",
+        "",
+        f'path = snapshot_download("{facts.repo_id}", revision="{facts.branch}")',
+        "model = tf.saved_model.load(path)",
+        "```",
+        "",
+    ]
+    if facts.signatures:
+        body += ["## Serving signatures", ""]
+        body += [f"- `{name}`: {text}" for name, text in sorted(facts.signatures.items())]
+        body.append("")
+    if info.training_data or info.datasets:
+        body += ["## Training data", ""]
+        body += [f"- {item}" for item in (info.training_data, *info.datasets) if item]
+        body.append("")
+    if metrics:
+        body += [f"## Evaluation ({info.eval_dataset})", "", "| metric | value |", "|---|---|"]
+        body += [f"| {name} | {value:.4f} |" for name, value in metrics.items()]
+        body.append("")
+    if facts.pipeline:
+        body += ["## Provenance", ""]
+        body += [f"- {key}: `{value}`" for key, value in sorted(facts.pipeline.items())]
+        body.append("")
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(body)))
+
+
+def describe_signatures(model_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """One line per serving signature (inputs -> outputs), read from ``saved_model.pb``.
+
+    Parses the proto only; the model is not loaded.
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(model_dir, "saved_model.pb"), "rb") as handle:
+        proto.ParseFromString(handle.read())
+    if not proto.meta_graphs:
+        return {}
+
+    def tensors(mapping: Any) -> str:
+        parts = []
+        for name, info in sorted(mapping.items()):
+            dtype = _dtype_name(info.dtype)
+            dims = [str(d.size) if d.size >= 0 else "None" for d in info.tensor_shape.dim]
+            shape = "?" if info.tensor_shape.unknown_rank else f"[{', '.join(dims)}]"
+            parts.append(f"`{name}` {dtype}{shape}")
+        return ", ".join(parts) or "none"
+
+    signatures = proto.meta_graphs[0].signature_def
+    return {
+        name: f"{tensors(sig.inputs)} -> {tensors(sig.outputs)}"
+        for name, sig in signatures.items()
+        if not name.startswith("__")
+    }
+
+
+def _dtype_name(dtype: int) -> str:
+    from tensorflow.core.framework import types_pb2
+
+    return types_pb2.DataType.Name(dtype).removeprefix("DT_").lower()
+
+
+def read_tfma_metrics(evaluation_uri: str) -> dict[str, float]:
+    """Overall-slice metrics of the candidate model from an Evaluator (TFMA) output directory.
+
+    Baseline-model metrics and diffs against the baseline are left out; metrics of other
+    outputs or sub-keys are named ``output/sub_key/name``.
+    """
+    import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis.writers import eval_config_writer
+
+    eval_config = eval_config_writer.load_eval_run(evaluation_uri)[0]
+    baselines = {spec.name for spec in eval_config.model_specs if spec.is_baseline}
+    metrics: dict[str, float] = {}
+    for record in tfma.load_metrics(evaluation_uri):
+        if record.slice_key.single_slice_keys:
+            continue  # only the overall slice goes on the card
+        for item in record.metric_keys_and_values:
+            key, value = item.key, item.value
+            if key.is_diff or key.model_name in baselines:
+                continue
+            number = _metric_number(value)
+            if number is None:
+                continue
+            sub_key = str(key.sub_key).strip().replace("\n", " ") if key.HasField("sub_key") else ""
+            name = "/".join(part for part in (key.output_name, sub_key, key.name) if part)
+            metrics[name] = number
+    return metrics
+
+
+def _metric_number(value: Any) -> float | None:
+    if value.HasField("double_value"):
+        return value.double_value.value
+    if value.HasField("bounded_value"):
+        return value.bounded_value.value.value
+    return None
