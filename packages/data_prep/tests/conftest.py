@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import socket
@@ -9,11 +10,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
+from segmentation_data_prep import record_format
 from segmentation_data_prep.synthetic import write_synthetic_pet_dataset
 
+# Offline: google-auth must not probe the GCE metadata server when Beam looks for credentials.
+# It reads this once, on import: so conftest imports nothing that imports apache_beam.
+os.environ.setdefault("NO_GCE_CHECK", "true")
+
+SIZE = 48
+
+
+def read_split(output_dir: str | Path, split: str) -> dict[str, bytes]:
+    """stem -> serialized example, for every record of a split (via TF's own reader)."""
+    files = sorted(glob.glob(os.path.join(str(output_dir), record_format.shard_glob(split))))
+    records = [r.numpy() for r in tf.data.TFRecordDataset(files)]
+    examples = {record_format.decode_example(r).stem: r for r in records}
+    assert len(examples) == len(records)  # no duplicates
+    return examples
+
+
 # Local runs in tests: one process (fast start); the multi-process run has its own test.
-IN_PROCESS = ["--direct_running_mode=in_memory"]
+IN_PROCESS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 
 def trimap(height: int, width: int) -> np.ndarray:
@@ -151,13 +170,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def gcs_emulator():
-    """gcp-storage-emulator on loopback; google-cloud-storage (and so Beam's gcsio) use it."""
+    """gcp-storage-emulator on loopback; google-cloud-storage (and so Beam's gcsio) use it.
+
+    Without credentials (offline), Beam retries its credential lookup for ~25 s once per
+    process, then connects anonymously, which the emulator accepts.
+    """
     from gcp_storage_emulator.server import create_server
 
     port = _free_port()
-    saved = {key: os.environ.get(key) for key in ("STORAGE_EMULATOR_HOST", "NO_GCE_CHECK")}
+    saved = os.environ.get("STORAGE_EMULATOR_HOST")
     os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
-    os.environ["NO_GCE_CHECK"] = "true"  # no metadata-server probe for credentials: offline
     server = create_server("127.0.0.1", port, in_memory=True)
     server.start()
     try:
@@ -166,8 +188,24 @@ def gcs_emulator():
         yield storage.Client.create_anonymous_client()
     finally:
         server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if saved is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST")
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = saved
+
+
+@pytest.fixture(scope="session")
+def mixed_run(mixed_dataset, tmp_path_factory):
+    """The in-process job on mixed_dataset: (report, output dir); other runs compare to it."""
+    from segmentation_data_prep.beam_job import run_data_prep
+
+    output_dir = tmp_path_factory.mktemp("mixed_out")
+    report = run_data_prep(
+        str(mixed_dataset),
+        str(output_dir),
+        image_size=SIZE,
+        eval_fraction=0.3,
+        show_progress=False,
+        beam_args=IN_PROCESS,
+    )
+    return report, output_dir

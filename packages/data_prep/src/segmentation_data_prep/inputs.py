@@ -154,7 +154,13 @@ def list_inputs(input_dir: str) -> Listing:
         if stem in images and stem in masks:
             listing.pairs.append(Pair(stem, images[stem], masks[stem]))
         elif stem in images:
-            listing.rejected.append(Outcome(stem, (images[stem],), reason="image_without_mask"))
+            detail = f"no {FileSystems.join(trimaps_dir, stem + '.png')}"
+            listing.rejected.append(
+                Outcome(stem, (images[stem],), reason="image_without_mask", detail=detail)
+            )
         else:
-            listing.rejected.append(Outcome(stem, (masks[stem],), reason="mask_without_image"))
+            detail = f"no {FileSystems.join(images_dir, stem + '.jpg')} (or .jpeg, .png)"
+            listing.rejected.append(
+                Outcome(stem, (masks[stem],), reason="mask_without_image", detail=detail)
+            )
     return listing
