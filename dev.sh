@@ -17,12 +17,15 @@ export PATH="$PWD/$tools_dir/bin:$PATH"
 # System packages some tests need (headless Chromium for the Space app's browser test).
 install_system_packages() {
   command -v chromium >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  local as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo -n)
+  if command -v apt-get >/dev/null 2>&1 && "${as_root[@]}" true 2>/dev/null; then
     echo "dev.sh: installing Debian's chromium for browser tests" >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    "${as_root[@]}" apt-get update -qq >/dev/null
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
-    echo "dev.sh: chromium is missing and cannot be installed without root/apt; browser tests will be skipped" >&2
+    echo "dev.sh: chromium is missing and cannot be installed without root or sudo and apt;" \
+      "browser tests will be skipped" >&2
   fi
 }
 
