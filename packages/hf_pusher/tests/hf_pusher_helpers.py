@@ -47,3 +47,44 @@ def tree_digest(root: Path) -> str:
         if path.is_file():
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def write_tfma_evaluation(path: Path, metrics: dict[str, float]) -> None:
+    """An Evaluator output dir in TFMA's format: the candidate's metrics, plus a baseline's,
+    a diff and a sliced record that readers must leave out."""
+    import tensorflow as tf
+    from tensorflow_model_analysis.proto import config_pb2, metrics_for_slice_pb2
+    from tensorflow_model_analysis.writers import eval_config_writer
+
+    eval_config = config_pb2.EvalConfig(
+        model_specs=[
+            config_pb2.ModelSpec(name="candidate"),
+            config_pb2.ModelSpec(name="baseline", is_baseline=True),
+        ]
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "eval_config.json").write_text(
+        eval_config_writer._serialize_eval_run(eval_config, "data", "tfrecord", {})
+    )
+    entry = metrics_for_slice_pb2.MetricsForSlice.MetricKeyAndValue
+
+    def metric(name: str, value: float, model: str = "candidate", diff: bool = False):
+        return entry(
+            key=metrics_for_slice_pb2.MetricKey(name=name, model_name=model, is_diff=diff),
+            value=metrics_for_slice_pb2.MetricValue(double_value={"value": value}),
+        )
+
+    overall = metrics_for_slice_pb2.MetricsForSlice(
+        slice_key=metrics_for_slice_pb2.SliceKey(),
+        metric_keys_and_values=[metric(name, value) for name, value in metrics.items()]
+        + [metric(name, -1.0, model="baseline") for name in metrics]
+        + [metric(name, -2.0, diff=True) for name in metrics],
+    )
+    single = metrics_for_slice_pb2.SingleSliceKey(column="c", bytes_value=b"x")
+    sliced = metrics_for_slice_pb2.MetricsForSlice(
+        slice_key=metrics_for_slice_pb2.SliceKey(single_slice_keys=[single]),
+        metric_keys_and_values=[metric(name, -3.0) for name in metrics],
+    )
+    with tf.io.TFRecordWriter(str(path / "metrics-00000-of-00001.tfrecord")) as writer:
+        for record in (overall, sliced):
+            writer.write(record.SerializeToString())

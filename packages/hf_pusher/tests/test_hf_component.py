@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hf_pusher_helpers import TOKEN, USER, download, tree_digest
+from hf_pusher_helpers import TOKEN, USER, download, tree_digest, write_tfma_evaluation
 from huggingface_hub import HfApi
 from ml_metadata.metadata_store import metadata_store
 from tfx.dsl.components.common.importer import Importer
@@ -62,6 +62,30 @@ def test_blessed_model_without_token_fails_with_a_clear_message(
     with pytest.raises(TokenNotFoundError, match="PETS_HF_TOKEN is not set"):
         Executor().Do(inputs, outputs, {"repo_id": REPO, "token_env_var": "PETS_HF_TOKEN"})
     assert hub.stats.requests == 0
+
+
+def test_executor_puts_evaluator_metrics_on_the_card(
+    hub: LocalHub,
+    model_artifact_dirs: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    inputs, outputs = _artifacts(model_artifact_dirs[0], tmp_path, blessed=1)
+    evaluation = standard_artifacts.ModelEvaluation()
+    evaluation.uri = str(tmp_path / "evaluation")
+    write_tfma_evaluation(tmp_path / "evaluation", {"mean_iou": 0.625})
+    inputs["evaluation"] = [evaluation]
+    card = json.dumps({"pipeline_tag": "image-segmentation", "eval_dataset": "pets eval"})
+    Executor().Do(inputs, outputs, {"repo_id": REPO, "model_card": card})
+
+    pushed = outputs["pushed_model"][0]
+    assert pushed.get_int_custom_property("pushed") == 1
+    files = download(hub, REPO, pushed.get_string_custom_property("commit_id"), tmp_path / "c")
+    meta = yaml.safe_load(files["README.md"].decode().split("---\n")[1])
+    [result] = meta["model-index"][0]["results"]
+    assert result["dataset"]["name"] == "pets eval"
+    assert result["metrics"] == [{"type": "mean_iou", "value": 0.625, "name": "mean_iou"}]
 
 
 def _pipeline(

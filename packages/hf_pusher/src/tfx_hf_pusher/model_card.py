@@ -185,7 +185,7 @@ def read_tfma_metrics(evaluation_uri: str) -> dict[str, float]:
     baselines = {spec.name for spec in eval_config.model_specs if spec.is_baseline}
     metrics: dict[str, float] = {}
     for record in tfma.load_metrics(evaluation_uri):
-        if record.slice_key.single_slice_keys:
+        if record.slice_key.single_slice_keys or record.HasField("cross_slice_key"):
             continue  # only the overall slice goes on the card
         for item in record.metric_keys_and_values:
             key, value = item.key, item.value
