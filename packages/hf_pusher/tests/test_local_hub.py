@@ -60,6 +60,11 @@ def test_auth_privacy_and_not_found_errors(hub: LocalHub, api: HfApi, tmp_path: 
             token=TOKEN,
             cache_dir=tmp_path,
         )
+    # Repo ids are checked before they become paths: no way out of the hub's root.
+    escape = httpx2.get(
+        f"{hub.url}/api/models/..%2F..%2Fx/..%2Fy", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert escape.status_code == 400
     # Xet is refused with a message saying how to switch it off.
     response = httpx2.post(
         f"{hub.url}/api/models/{USER}/secret-model/xet-write-token/main",

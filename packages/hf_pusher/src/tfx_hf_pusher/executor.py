@@ -82,11 +82,10 @@ class Executor(base_executor.BaseExecutor):
     def _provenance(self, model: types.Artifact) -> dict[str, str]:
         """Stable facts about where the model came from (no run id: the card stays idempotent)."""
         facts = {"model_uri": model.uri}
-        context = getattr(self, "_context", None)
-        if context is not None and context.pipeline_info is not None:
-            facts["pipeline"] = context.pipeline_info.id
-        if context is not None and context.pipeline_node is not None:
-            facts["component"] = context.pipeline_node.node_info.id
+        if self._context is not None and self._context.pipeline_info is not None:
+            facts["pipeline"] = self._context.pipeline_info.id
+        if self._context is not None and self._context.pipeline_node is not None:
+            facts["component"] = self._context.pipeline_node.node_info.id
         return facts
 
 

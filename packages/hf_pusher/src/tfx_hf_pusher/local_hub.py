@@ -163,6 +163,7 @@ class HubStore:
 
     # -- repos --------------------------------------------------------------------------------
     def repo_dir(self, repo_type: str, repo_id: str) -> Path:
+        _check_repo_id(repo_id)  # the one gateway from URLs to paths: no traversal
         return self.root / "repos" / f"{repo_type}s" / repo_id
 
     def load_repo(self, repo_type: str, repo_id: str) -> dict[str, Any]:
@@ -626,7 +627,6 @@ def _create_repo(hub: LocalHub, request: _Request, handler: _Handler) -> None:
         raise HubError(400, f"Invalid repo type '{repo_type}' or missing name")
     user = _require_user(request)
     repo_id = f"{organization or user}/{name}"
-    _check_repo_id(repo_id)
     _require_write(hub, request, repo_id)
     if repo_type == "space" and payload.get("sdk") not in SPACE_SDKS:
         raise HubError(400, "A Space needs an sdk: gradio, streamlit, docker or static")
