@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 from segmentation_space_app import template_dir
 from segmentation_space_app.local import serve_space_app
+from segmentation_space_app.testing import export_untrained_model, publish_model
 
 # Before huggingface_hub is imported: the local Hub speaks plain HTTP and LFS, not Xet.
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
@@ -39,27 +42,41 @@ def _import_template_module(name: str) -> ModuleType:
 logic = _import_template_module("segmentation_logic")
 
 TOKEN = "hf_space_app_test_token"
-REPO_ID = "local-user/pet-segmentation"
 SANDBOX_DIR = Path(__file__).parent / "space_sandbox"
 
 
-@dataclass(frozen=True)
-class PublishedModel:
+@dataclass
+class ServedApp:
+    """The Space app running on loopback, serving `model_dir` from the local Hub."""
+
+    url: str
     repo_id: str
     revision: str  # the commit the app is pinned to
     head: str  # a later commit on main that breaks the model
+    model_dir: Path
+    palette: logic.Palette
+    log_path: Path
+
+    @functools.cached_property
+    def _serve(self):
+        import tensorflow as tf
+
+        return tf.saved_model.load(str(self.model_dir)).signatures["serving_default"]
+
+    def expected(self, data: bytes) -> tuple[np.ndarray, dict[str, float]]:
+        """What the app must return for an upload: the same SavedModel and logic, in process."""
+        import tensorflow as tf
+
+        prepared = logic.prepare_image(data)
+        raw = self._serve(image_bytes=tf.constant([prepared.model_bytes]))["seg_mask"].numpy()
+        mask = logic.check_mask(raw, prepared.size, len(self.palette.classes))
+        overlay = logic.overlay_mask(prepared.pixels, mask, self.palette)
+        return overlay, logic.class_shares(mask, self.palette.names)
 
 
 @pytest.fixture(scope="session")
 def palette() -> logic.Palette:
     return logic.load_palette(template_dir() / logic.PALETTE_FILE)
-
-
-@pytest.fixture(scope="session")
-def serving_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from serving_models import export_test_model
-
-    return export_test_model(tmp_path_factory.mktemp("model") / "serving_model")
 
 
 @pytest.fixture(scope="session")
@@ -70,56 +87,97 @@ def local_hub(tmp_path_factory: pytest.TempPathFactory):
         yield hub
 
 
-@pytest.fixture(scope="session")
-def published_model(local_hub, serving_model_dir: Path) -> PublishedModel:
-    """The model pushed to the local Hub, then main broken by a later commit."""
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=local_hub.url, token=local_hub.token)
-    api.create_repo(REPO_ID)
-    pushed = api.upload_folder(
-        repo_id=REPO_ID, folder_path=serving_model_dir, commit_message="Push model"
-    )
-    broken = api.upload_file(
-        path_or_fileobj=b"not a SavedModel",
-        path_in_repo="saved_model.pb",
-        repo_id=REPO_ID,
-        commit_message="Break main",
-    )
-    return PublishedModel(REPO_ID, pushed.oid, broken.oid)
-
-
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory, local_hub, published_model: PublishedModel) -> Iterator[str]:
-    """The template, copied as the Space would hold it, running `python app.py` on loopback."""
+@contextlib.contextmanager
+def run_app(tmp_path_factory, space_files: Path, env: dict[str, str]):
+    """`python app.py` in a copy of `space_files`, with only the Space's packages importable
+    (space_sandbox/sitecustomize.py) and the app's own Hugging Face cache; yields (url, log)."""
     space_dir = tmp_path_factory.mktemp("space") / "app"
-    shutil.copytree(template_dir(), space_dir)
+    shutil.copytree(space_files, space_dir)
     env = {
-        **local_hub.client_env(),
-        "MODEL_REPO_ID": published_model.repo_id,
-        "MODEL_REVISION": published_model.revision,
+        **env,
         "HF_HOME": str(space_dir.parent / "hf_home"),
-        "HF_TOKEN": "",  # a public model needs none
         "PYTHONPATH": str(SANDBOX_DIR),
         "TF_USE_LEGACY_KERAS": "0",  # not set on a Space
     }
-    with serve_space_app(space_dir, env, log_path=space_dir.parent / "app.log") as url:
-        yield url
+    log_path = space_dir.parent / "app.log"
+    with serve_space_app(space_dir, env, log_path=log_path) as url:
+        yield url, log_path
+
+
+@contextlib.contextmanager
+def serve_with_env_overrides(tmp_path_factory, hub, palette, repo_id: str, model_dir: Path):
+    """Local use: push `model_dir` with the plain client, break main with a later commit, and
+    run the unpublished template pinned to the push by MODEL_REPO_ID / MODEL_REVISION."""
+    from huggingface_hub import HfApi
+
+    revision = publish_model(hub.url, hub.token, repo_id, model_dir)
+    broken = HfApi(endpoint=hub.url, token=hub.token).upload_file(
+        path_or_fileobj=b"not a SavedModel",
+        path_in_repo="saved_model.pb",
+        repo_id=repo_id,
+        commit_message="Break main",
+    )
+    env = {
+        **hub.client_env(),
+        "MODEL_REPO_ID": repo_id,
+        "MODEL_REVISION": revision,
+        "HF_TOKEN": "",  # a public model needs none
+    }
+    with run_app(tmp_path_factory, template_dir(), env) as (url, log_path):
+        yield ServedApp(url, repo_id, revision, broken.oid, model_dir, palette, log_path)
+
+
+@contextlib.contextmanager
+def serve_published_space(tmp_path_factory, hub, palette, repo_id: str, model_dir: Path):
+    """The Space flow: tfx_hf_pusher publishes the model (private, on a version branch) and
+    the Space with the placeholders filled in; the Space's files are downloaded and run with
+    no model settings, only the Hub address and the HF_TOKEN secret."""
+    from huggingface_hub import HfApi, snapshot_download
+    from tfx_hf_pusher.publish import SpaceConfig
+    from tfx_hf_pusher.publish import publish_model as push
+
+    space_repo = f"{repo_id}-demo"
+    result = push(
+        model_dir,
+        repo_id=repo_id,
+        token=hub.token,
+        endpoint=hub.url,
+        space=SpaceConfig(repo_id=space_repo, template=str(template_dir())),
+    )
+    space_files = snapshot_download(
+        space_repo,
+        repo_type="space",
+        revision=result.space_commit_id,
+        endpoint=hub.url,
+        token=hub.token,
+        cache_dir=tmp_path_factory.mktemp("space_download"),
+    )
+    main = HfApi(endpoint=hub.url, token=hub.token).repo_info(repo_id).sha
+    env = {**hub.client_env(), "HF_TOKEN": hub.token}
+    with run_app(tmp_path_factory, Path(space_files), env) as (url, log_path):
+        yield ServedApp(url, repo_id, result.commit_id, main, model_dir, palette, log_path)
 
 
 @pytest.fixture(scope="session")
-def expected_result(serving_model_dir: Path, palette) -> Callable[[bytes], tuple]:
-    """What the app must return for an upload: the same SavedModel and logic, in this process."""
-    import tensorflow as tf
+def standin_app(tmp_path_factory, local_hub, palette) -> Iterator[ServedApp]:
+    """The app serving the colour-rule stand-in (fast to build, predictable masks)."""
+    from serving_models import export_colour_rule_model
 
-    serve = tf.saved_model.load(str(serving_model_dir)).signatures["serving_default"]
+    model_dir = export_colour_rule_model(tmp_path_factory.mktemp("standin") / "model")
+    with serve_with_env_overrides(
+        tmp_path_factory, local_hub, palette, "local-user/colour-rule", model_dir
+    ) as app:
+        yield app
 
-    def expected(data: bytes) -> tuple[np.ndarray, dict[str, float]]:
-        prepared = logic.prepare_image(data)
-        raw = serve(image_bytes=tf.constant([prepared.model_bytes]))["seg_mask"].numpy()
-        mask = logic.check_mask(raw, prepared.size, len(palette.classes))
-        return logic.overlay_mask(prepared.pixels, mask, palette), logic.class_shares(
-            mask, palette.names
-        )
 
-    return expected
+@pytest.fixture(scope="session")
+def unet_app(tmp_path_factory, local_hub, palette) -> Iterator[ServedApp]:
+    """The published Space serving the project's real UNet export (untrained; minutes)."""
+    work_dir = tmp_path_factory.mktemp("unet")
+    model_dir = export_untrained_model(
+        work_dir / "model", work_dir, image_size=64, alpha=0.35, decoder_filters=(32, 16, 16, 8)
+    )
+    with serve_published_space(
+        tmp_path_factory, local_hub, palette, "local-user/pet-unet", model_dir
+    ) as app:
+        yield app

@@ -1,4 +1,4 @@
-"""The SavedModel the app tests serve."""
+"""A stand-in SavedModel for the fast tests (the real UNet export takes minutes)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ColourRuleModel(tf.Module):
         }
 
 
-def export_test_model(export_dir: Path) -> Path:
+def export_colour_rule_model(export_dir: Path) -> Path:
     module = ColourRuleModel()
     tf.saved_model.save(
         module,

@@ -1,4 +1,4 @@
-"""The app in a real browser: Debian's chromium driven by Playwright, fully offline."""
+"""The app serving the real UNet export in a real browser (Debian chromium, Playwright)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(app_url: str):
+def page(unet_app):
     """A headless chromium page that may reach the app only: every other request is aborted
     and recorded, so a UI that needs the internet fails the test."""
     from playwright.sync_api import sync_playwright
@@ -43,7 +43,7 @@ def page(app_url: str):
 
     def only_the_app(route) -> None:
         url = route.request.url
-        if url.startswith((app_url, "data:", "blob:")):
+        if url.startswith((unet_app.url, "data:", "blob:")):
             route.continue_()
         else:
             outside_requests.append(url)
@@ -60,13 +60,13 @@ def page(app_url: str):
     assert outside_requests == [], f"the page tried to reach the internet: {outside_requests}"
 
 
-def test_upload_shows_the_overlay(page, app_url, expected_result, published_model, palette):
+def test_upload_shows_the_overlay(page, unet_app, palette):
     from playwright.sync_api import expect
 
-    page.goto(app_url)
+    page.goto(unet_app.url)
     model_info = page.locator("#model-info")
-    expect(model_info).to_contain_text(published_model.repo_id)
-    expect(model_info).to_contain_text(published_model.revision[:12])
+    expect(model_info).to_contain_text(unet_app.repo_id)
+    expect(model_info).to_contain_text(unet_app.revision[:12])
     for name in palette.names:
         expect(page.locator(f'#legend [data-class="{name}"]')).to_be_visible()
 
@@ -80,7 +80,7 @@ def test_upload_shows_the_overlay(page, app_url, expected_result, published_mode
     assert shown.ok, shown.status
     with Image.open(io.BytesIO(shown.body())) as image:
         pixels = np.asarray(image.convert("RGB"))
-    expected_overlay, expected_shares = expected_result(example.read_bytes())
+    expected_overlay, expected_shares = unet_app.expected(example.read_bytes())
     np.testing.assert_array_equal(pixels, expected_overlay)
     status = page.locator("#status").inner_text()
     height, width = expected_overlay.shape[:2]
@@ -91,10 +91,10 @@ def test_upload_shows_the_overlay(page, app_url, expected_result, published_mode
     page.screenshot(path=ARTIFACTS_DIR / "space_app_overlay.png", full_page=True)
 
 
-def test_bad_upload_shows_a_message_and_the_app_keeps_serving(page, app_url, tmp_path):
+def test_bad_upload_shows_a_message_and_the_app_keeps_serving(page, unet_app, tmp_path):
     from playwright.sync_api import expect
 
-    page.goto(app_url)
+    page.goto(unet_app.url)
     tiny = tmp_path / "tiny.png"
     Image.new("RGB", (1, 1), (255, 0, 0)).save(tiny)
     page.locator("input[type=file]").first.set_input_files(str(tiny))

@@ -104,8 +104,10 @@ def build_demo(
             mask = logic.check_mask(raw_mask, prepared.size, len(palette.classes))
         except Exception as error:
             logger.exception("Inference failed on a %s image", prepared.size)
+            first_line = (str(error).strip().splitlines() or [""])[0][:300]
             raise gr.Error(
-                f"The model failed on this image ({type(error).__name__}: {error}).",
+                f"The model failed on this image ({type(error).__name__}: {first_line}). "
+                "The full error is in the Space's logs.",
                 title="Model error",
             ) from error
         overlay = logic.overlay_mask(prepared.pixels, mask, palette)
@@ -114,7 +116,8 @@ def build_demo(
         return overlay, shares, logic.summary_markdown(prepared, shares, seconds)
 
     examples = sorted(str(p) for p in (APP_DIR / "examples").iterdir() if p.is_file())
-    with gr.Blocks(title="Pet segmentation") as demo:
+    # Uploads and overlays are temp files: drop those older than an hour, hourly.
+    with gr.Blocks(title="Pet segmentation", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# Pet segmentation\n"
             "Upload a photo of a cat or dog: the model labels every pixel as "

@@ -1,0 +1,87 @@
+"""Helpers for the tests and the benchmark: a real serving model, published to a local Hub.
+
+Needs the model package and TensorFlow Transform (the `test` extra); the app itself does not.
+The model is the project's real UNet exported by `segmentation_model.signatures`, untrained:
+its masks are arbitrary but it has exactly the serving graph a trained model has.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from segmentation_data_prep import record_format
+
+DEFAULT_IMAGE_SIZE = 128
+
+
+def write_transform_output(
+    output_dir: str | os.PathLike[str], image_size: int = DEFAULT_IMAGE_SIZE
+) -> Path:
+    """Run the model package's preprocessing_fn through TFT (DirectRunner, one synthetic
+    record) and write the transform graph the serving signature embeds."""
+    import numpy as np
+    import tensorflow_transform as tft
+    import tensorflow_transform.beam as tft_beam
+    from segmentation_model import transform
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+
+    output_dir = Path(output_dir)
+    image = np.zeros((image_size, image_size, 3), np.uint8)
+    mask = np.ones((image_size, image_size), np.uint8)
+    raw = [
+        {
+            record_format.IMAGE_KEY: record_format.encode_png(image),
+            record_format.MASK_KEY: record_format.encode_png(mask),
+            record_format.HEIGHT_KEY: image_size,
+            record_format.WIDTH_KEY: image_size,
+            record_format.STEM_KEY: b"blank",
+        }
+    ]
+    metadata = dataset_metadata.DatasetMetadata(
+        schema_utils.schema_from_feature_spec(record_format.tf_feature_spec())
+    )
+    preprocessing_fn = functools.partial(
+        transform.preprocessing_fn, custom_config={"image_size": image_size}
+    )
+    transform_output = output_dir / "transform_output"
+    with tft_beam.Context(temp_dir=str(output_dir / "tmp")):
+        transform_fn = (raw, metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
+        _ = transform_fn | tft_beam.WriteTransformFn(str(transform_output))
+    raw_metadata_dir = transform_output / tft.TFTransformOutput.RAW_METADATA_DIR
+    metadata_io.write_metadata(metadata, str(raw_metadata_dir))
+    return transform_output
+
+
+def export_untrained_model(
+    export_dir: str | os.PathLike[str],
+    work_dir: str | os.PathLike[str],
+    *,
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    alpha: float = 1.0,
+    decoder_filters: tuple[int, ...] = (256, 128, 64, 32),
+) -> Path:
+    """The project's UNet (random weights) saved with its real serving signatures."""
+    import tensorflow_transform as tft
+    from segmentation_model import signatures, unet
+
+    transform_output = tft.TFTransformOutput(str(write_transform_output(work_dir, image_size)))
+    model = unet.build_unet(
+        num_classes=record_format.NUM_CLASSES,
+        image_size=image_size,
+        alpha=alpha,
+        decoder_filters=decoder_filters,
+    )
+    signatures.export_serving_model(model, transform_output, str(export_dir))
+    return Path(export_dir)
+
+
+def publish_model(hub_url: str, token: str, repo_id: str, model_dir: str | os.PathLike) -> str:
+    """Upload a SavedModel to a (local) Hub with the real client; returns the commit sha."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub_url, token=token)
+    api.create_repo(repo_id, exist_ok=True)
+    commit = api.upload_folder(repo_id=repo_id, folder_path=model_dir, commit_message="Model")
+    return commit.oid
