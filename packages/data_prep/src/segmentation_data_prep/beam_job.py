@@ -48,8 +48,12 @@ DEFAULT_EVAL_FRACTION = 0.2
 EXAMPLES_PER_SHARD = 1000  # ~30 MB shards at 128 px: enough files to read in parallel
 REPORT_NAME = "report.json"
 MAX_IMAGE_SIZE = 4096  # the schema's height/width domain
-# Local default: DirectRunner with one worker process per core (0 = os.cpu_count()).
-DIRECT_DEFAULTS = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+# Local default: DirectRunner with one worker process per core (0 = os.cpu_count()) ...
+DIRECT_PARALLEL = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+# ... except for small inputs: starting worker processes (each imports Beam, ~5-10 s) costs
+# more than it saves below a few thousand images (benchmarks/benchmark_data_prep.py).
+DIRECT_SMALL = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+MIN_PAIRS_FOR_WORKER_PROCESSES = 2000
 
 
 class DataPrepError(RuntimeError):
@@ -60,9 +64,14 @@ class DataPrepError(RuntimeError):
         self.report = report
 
 
-def pipeline_options(beam_args: list[str] | None) -> PipelineOptions:
-    """Beam options: local multi-process defaults, overridden by anything the user passes."""
-    options = PipelineOptions([*DIRECT_DEFAULTS, *(beam_args or [])])
+def pipeline_options(beam_args: list[str] | None, num_pairs: int | None = None) -> PipelineOptions:
+    """Beam options: local defaults sized for `num_pairs`, overridden by anything passed."""
+    beam_args = beam_args or []
+    chosen = any(
+        arg.startswith(("--direct_running_mode", "--direct_num_workers")) for arg in beam_args
+    )
+    small = not chosen and num_pairs is not None and num_pairs < MIN_PAIRS_FOR_WORKER_PROCESSES
+    options = PipelineOptions([*(DIRECT_SMALL if small else DIRECT_PARALLEL), *beam_args])
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     if "dataflow" in runner.lower():
         _check_dataflow_options(options)
@@ -366,9 +375,10 @@ def run_data_prep(
         if count is not None and count < 1:
             raise DataPrepError(f"{name} must be >= 1, got {count}")
     input_dir, output_dir = input_dir.rstrip("/"), output_dir.rstrip("/")
-    options = pipeline_options(beam_args)
+    pipeline_options(beam_args)  # fail fast on bad options, before listing
     started = time.monotonic()
     listing = list_inputs(input_dir)
+    options = pipeline_options(beam_args, len(listing.pairs))
     per_split = Counter(split_for_stem(p.stem, eval_fraction) for p in listing.pairs)
     shard_counts = {
         "train": _shard_count(num_train_shards, per_split["train"]),

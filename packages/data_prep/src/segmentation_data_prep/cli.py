@@ -13,6 +13,7 @@ from segmentation_data_prep.beam_job import (
     DEFAULT_EVAL_FRACTION,
     DEFAULT_IMAGE_SIZE,
     EXAMPLES_PER_SHARD,
+    MIN_PAIRS_FOR_WORKER_PROCESSES,
     REPORT_NAME,
     DataPrepError,
     run_data_prep,
@@ -24,8 +25,10 @@ EPILOG = f"""\
 Apache Beam options: every argument not listed above is passed to Beam as a pipeline option.
   Local (default): DirectRunner with one worker process per core, i.e.
     --direct_running_mode multi_processing --direct_num_workers 0
-  Fewer processes or a single one (debugging):
-    --direct_num_workers 2        or   --direct_running_mode in_memory
+  except below {MIN_PAIRS_FOR_WORKER_PROCESSES} image pairs, where starting worker processes costs
+  more than it saves: then it runs in-process (--direct_running_mode in_memory).
+  Passing either flag yourself disables that choice, e.g.
+    --direct_num_workers 2        or   --direct_running_mode in_memory --direct_num_workers 1
   Google Cloud Dataflow (same code; input and output on gs://):
     --runner DataflowRunner --project PROJECT --region REGION
     --temp_location gs://BUCKET/tmp

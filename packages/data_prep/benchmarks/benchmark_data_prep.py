@@ -1,0 +1,175 @@
+"""Benchmark (not a test): data_prep vs the public reference approach, in one process and run.
+
+    python packages/data_prep/benchmarks/benchmark_data_prep.py [--num-images 1000] [--repeat 2]
+        [--variant NAME=BEAM_ARGS ...]
+
+The reference, re-implemented faithfully: a sequential script that decodes each JPEG and
+trimap with TensorFlow, resizes both bilinearly, stores every pixel as a float in a FloatList
+and writes `train-NN-K.tfrec` / `val-NN-K.tfrec` shards (K = records in the shard).
+Figures: images/s (wall clock of the whole job, Beam start-up and worker start-up included;
+imports excluded for both) and bytes/example (shard bytes / examples written). Targets at
+N=1000: >= 4x the reference's images/s, <= 1/4 of its bytes/example. Other processes on the
+machine skew wall-clock figures: use --repeat and read the best and the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import math
+import os
+import random
+import shlex
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf
+from segmentation_data_prep import record_format
+from segmentation_data_prep.beam_job import run_data_prep
+from segmentation_data_prep.synthetic import write_synthetic_pet_dataset
+
+
+def reference_job(
+    input_dir: Path, output_dir: Path, size: int, val_fraction: float = 0.2, per_shard: int = 100
+) -> int:
+    """The reference approach: sequential, bilinear image and mask, float features."""
+    stems = sorted(p.stem for p in (input_dir / "images").glob("*.jpg"))
+    random.Random(42).shuffle(stems)
+    num_val = int(len(stems) * val_fraction)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for split, split_stems in (("val", stems[:num_val]), ("train", stems[num_val:])):
+        for shard in range(math.ceil(len(split_stems) / per_shard)):
+            chunk = split_stems[shard * per_shard : (shard + 1) * per_shard]
+            with tf.io.TFRecordWriter(
+                str(output_dir / f"{split}-{shard:02d}-{len(chunk)}.tfrec")
+            ) as writer:
+                for stem in chunk:
+                    image = tf.io.decode_jpeg(
+                        tf.io.read_file(str(input_dir / "images" / f"{stem}.jpg")), channels=3
+                    )
+                    mask = tf.io.decode_png(
+                        tf.io.read_file(str(input_dir / "annotations" / "trimaps" / f"{stem}.png")),
+                        channels=1,
+                    )
+                    image = tf.image.resize(image, (size, size), method="bilinear")
+                    mask = tf.image.resize(mask, (size, size), method="bilinear")
+                    feature = {
+                        "image": tf.train.Feature(
+                            float_list=tf.train.FloatList(value=image.numpy().reshape(-1))
+                        ),
+                        "mask": tf.train.Feature(
+                            float_list=tf.train.FloatList(value=mask.numpy().reshape(-1))
+                        ),
+                    }
+                    example = tf.train.Example(features=tf.train.Features(feature=feature))
+                    writer.write(example.SerializeToString())
+    return len(stems)
+
+
+def non_integer_label_fraction(output_dir: Path) -> float:
+    """Share of reference label values that are not integers (bilinear mask resize)."""
+    spec = {"mask": tf.io.VarLenFeature(tf.float32)}
+    total = fractional = 0
+    for record in tf.data.TFRecordDataset(sorted(glob.glob(str(output_dir / "*.tfrec")))).take(100):
+        values = tf.io.parse_single_example(record, spec)["mask"].values.numpy()
+        total += values.size
+        fractional += int((values != values.round()).sum())
+    return fractional / max(total, 1)
+
+
+def shard_bytes(paths: list[str]) -> int:
+    return sum(os.path.getsize(p) for p in paths)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--num-images", type=int, default=1000)
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each job (default: 2)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="extra data_prep configuration NAME=BEAM_ARGS, e.g. "
+        "'mp2=--direct_running_mode multi_processing --direct_num_workers 2'",
+    )
+    parser.add_argument(
+        "--png-compress-level", type=int, default=record_format.DEFAULT_PNG_COMPRESS_LEVEL
+    )
+    parser.add_argument("--work-dir", default=None, help="default: a temporary directory")
+    args = parser.parse_args()
+
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench_data_prep_"))
+    dataset = work / "dataset"
+    if (
+        not (dataset / "images").is_dir()
+        or len(list((dataset / "images").iterdir())) != args.num_images
+    ):
+        started = time.perf_counter()
+        write_synthetic_pet_dataset(dataset, args.num_images)
+        print(f"generated {args.num_images} images in {time.perf_counter() - started:.1f} s")
+
+    variants = {"data_prep (default)": []}
+    for variant in args.variant:
+        name, _, beam_args = variant.partition("=")
+        variants[f"data_prep ({name})"] = shlex.split(beam_args)
+    results: dict[str, list[tuple[float, float]]] = {}
+    for attempt in range(args.repeat):
+        out = work / f"reference-{attempt}"
+        started = time.perf_counter()
+        count = reference_job(dataset, out, args.image_size)
+        seconds = time.perf_counter() - started
+        size = shard_bytes(glob.glob(str(out / "*.tfrec"))) / count
+        results.setdefault("reference", []).append((count / seconds, size))
+        print(f"reference run {attempt + 1}: {count / seconds:.1f} img/s, {size / 1024:.1f} KiB/ex")
+        for name, beam_args in variants.items():
+            out = work / f"data_prep-{attempt}-{len(results)}"
+            started = time.perf_counter()
+            report = run_data_prep(
+                str(dataset),
+                str(out),
+                image_size=args.image_size,
+                overwrite=True,
+                png_compress_level=args.png_compress_level,
+                show_progress=False,
+                beam_args=beam_args,
+            )
+            seconds = time.perf_counter() - started
+            written = report["written"]["total"]
+            size = shard_bytes(report["shards"]["train"] + report["shards"]["eval"]) / written
+            results.setdefault(name, []).append((written / seconds, size))
+            print(
+                f"{name} run {attempt + 1}: {written / seconds:.1f} img/s, {size / 1024:.1f} KiB/ex"
+            )
+
+    fraction = non_integer_label_fraction(work / "reference-0")
+    reference_best = max(speed for speed, _ in results["reference"])
+    reference_median = statistics.median(speed for speed, _ in results["reference"])
+    reference_size = results["reference"][0][1]
+    print(
+        f"\nN={args.num_images}, {args.image_size}x{args.image_size}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}; reference labels not integers: {fraction:.2%}"
+    )
+    print(f"{'job':34} {'img/s best':>10} {'median':>8} {'KiB/ex':>8} {'speed x':>8} {'size x':>7}")
+    for name, runs in results.items():
+        best = max(speed for speed, _ in runs)
+        median = statistics.median(speed for speed, _ in runs)
+        size = runs[0][1]
+        print(
+            f"{name:34} {best:10.1f} {median:8.1f} {size / 1024:8.1f} "
+            f"{median / reference_median:8.2f} {size / reference_size:7.3f}"
+        )
+    print(
+        f"targets: speed x >= 4 (median vs median), size x <= 0.25; "
+        f"reference best {reference_best:.1f} img/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
