@@ -76,6 +76,7 @@ class _ConfusionMatrixMetric(keras.metrics.Metric):
         return (tf.reduce_sum(self.confusion, axis=0) + tf.reduce_sum(self.confusion, axis=1)) > 0
 
 
+@keras.saving.register_keras_serializable(package="segmentation_model")
 class MeanIoUFromProbabilities(_ConfusionMatrixMetric):
     """Mean intersection-over-union over the classes present in labels or predictions."""
 
@@ -94,6 +95,7 @@ class MeanIoUFromProbabilities(_ConfusionMatrixMetric):
         )
 
 
+@keras.saving.register_keras_serializable(package="segmentation_model")
 class ClassIoUFromProbabilities(_ConfusionMatrixMetric):
     """Intersection-over-union of one class (0 when the class never occurs)."""
 
@@ -123,6 +125,7 @@ class ClassIoUFromProbabilities(_ConfusionMatrixMetric):
         return {**super().get_config(), "class_id": self.class_id}
 
 
+@keras.saving.register_keras_serializable(package="segmentation_model")
 class PixelAccuracyFromProbabilities(_ConfusionMatrixMetric):
     """Fraction of pixels whose argmax class equals the label."""
 

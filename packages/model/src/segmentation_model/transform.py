@@ -5,7 +5,7 @@
 (`segmentation_model.signatures`) both call it, so training and serving cannot drift apart.
 
 The model size S comes from the Transform `custom_config` key `image_size` (default
-`IMAGE_SIZE`, equal to data_prep's default `image_size`). Images are resized to S x S in the
+`IMAGE_SIZE`, data_prep's default `image_size`). Images are resized to S x S in the
 graph, so records written at another size still give the static shapes the model needs; the
 trainer and the serving signatures read S back from the transform output's feature spec, so
 it is configured in exactly one place.
@@ -17,8 +17,9 @@ from typing import Any
 
 import tensorflow as tf
 from segmentation_data_prep import record_format
+from segmentation_data_prep.beam_job import DEFAULT_IMAGE_SIZE
 
-IMAGE_SIZE = 128  # data_prep's default `image_size`; override with custom_config["image_size"]
+IMAGE_SIZE = DEFAULT_IMAGE_SIZE  # override with Transform's custom_config["image_size"]
 IMAGE_KEY = "image_xf"  # float32 [S, S, 3] in [-1, 1] (MobileNetV2 scaling)
 LABEL_KEY = "label_xf"  # int64 [S, S], class ids in record_format.CLASS_NAMES order
 
@@ -79,7 +80,9 @@ def decode_image(image_bytes: tf.Tensor, index: tf.Tensor | int = 0) -> tf.Tenso
 
 def scale_image(image: tf.Tensor, image_size: int) -> tf.Tensor:
     """uint8 [H, W, 3] -> float32 [S, S, 3] in [-1, 1] (MobileNetV2's preprocess_input)."""
-    resized = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=True)
+    # Lanczos with antialiasing, like data_prep's PIL LANCZOS resize of the training images,
+    # and the same squash to a square (no crop, no padding); identity when already S x S.
+    resized = tf.image.resize(image, [image_size, image_size], method="lanczos3", antialias=True)
     scaled = tf.clip_by_value(resized, 0.0, 255.0) / 127.5 - 1.0
     return tf.ensure_shape(scaled, [image_size, image_size, 3])
 

@@ -1,0 +1,33 @@
+"""Constants and helpers shared by the model tests (imported by name: tests/ is on sys.path)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+IMAGE_SIZE = 64  # small and fast; a multiple of 32 as the UNet needs
+TINY_TRAINER_CONFIG = {
+    "epochs": 3,
+    "batch_size": 4,
+    "eval_batch_size": 2,
+    "alpha": 0.35,
+    "decoder_filters": [32, 32, 16, 16],
+    "learning_rate": 3e-3,
+}
+
+
+def encode_image(array: np.ndarray, image_format: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def read_records(records_dir: Path, split: str) -> list[bytes]:
+    import tensorflow as tf
+    from segmentation_data_prep import record_format
+
+    files = sorted(str(p) for p in records_dir.glob(record_format.shard_glob(split)))
+    return [record.numpy() for record in tf.data.TFRecordDataset(files)]

@@ -1,0 +1,106 @@
+"""The exported SavedModel: every signature's shapes and dtypes, serving, train/serve equality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from model_test_helpers import IMAGE_SIZE, encode_image, read_records
+from segmentation_data_prep import record_format
+from segmentation_model import signatures, transform
+
+NUM_CLASSES = record_format.NUM_CLASSES
+
+
+def test_signature_inputs_and_outputs(exported_model):
+    serving = exported_model.signatures["serving_default"]
+    assert serving.structured_input_signature[1] == {
+        "image_bytes": tf.TensorSpec([None], tf.string, name="image_bytes")
+    }
+    outputs = serving.structured_outputs
+    assert outputs["seg_mask"].dtype == tf.uint8 and outputs["seg_mask"].shape.rank == 3
+    assert outputs["probabilities"].dtype == tf.float32
+    assert outputs["probabilities"].shape.as_list() == [None, IMAGE_SIZE, IMAGE_SIZE, NUM_CLASSES]
+    assert outputs["original_height"].dtype == outputs["original_width"].dtype == tf.int32
+
+    for name in (signatures.TRANSFORM_FEATURES_SIGNATURE, signatures.FROM_EXAMPLES_SIGNATURE):
+        assert exported_model.signatures[name].structured_input_signature[1] == {
+            "examples": tf.TensorSpec([None], tf.string, name="examples")
+        }
+    transformed = exported_model.signatures["transform_features"].structured_outputs
+    assert transformed["image_xf"].shape.as_list() == [None, IMAGE_SIZE, IMAGE_SIZE, 3]
+    assert transformed["image_xf"].dtype == tf.float32
+    assert transformed["label_xf"].shape.as_list() == [None, IMAGE_SIZE, IMAGE_SIZE]
+    assert transformed["label_xf"].dtype == tf.int64
+    from_examples = exported_model.signatures["from_examples"].structured_outputs
+    assert from_examples["probabilities"].shape.as_list() == [
+        None, IMAGE_SIZE, IMAGE_SIZE, NUM_CLASSES
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+def test_serving_returns_a_mask_at_the_original_size(exported_model, image_format):
+    image = np.random.default_rng(1).integers(0, 256, (97, 143, 3), np.uint8)
+    outputs = exported_model.signatures["serving_default"](
+        image_bytes=tf.constant([encode_image(image, image_format)])
+    )
+    mask = outputs["seg_mask"].numpy()
+    assert mask.shape == (1, 97, 143) and mask.dtype == np.uint8
+    assert set(np.unique(mask)) <= set(range(NUM_CLASSES))
+    assert outputs["original_height"].numpy().tolist() == [97]
+    assert outputs["original_width"].numpy().tolist() == [143]
+    probabilities = outputs["probabilities"].numpy()
+    assert probabilities.shape == (1, IMAGE_SIZE, IMAGE_SIZE, NUM_CLASSES)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-4)
+
+
+def test_batches_of_different_sizes_are_padded(exported_model):
+    rng = np.random.default_rng(2)
+    small = rng.integers(0, 256, (30, 50, 3), np.uint8)
+    large = rng.integers(0, 256, (97, 143, 3), np.uint8)
+    batch = tf.constant([encode_image(small, "PNG"), encode_image(large, "JPEG")])
+    outputs = exported_model.signatures["serving_default"](image_bytes=batch)
+    masks = outputs["seg_mask"].numpy()
+    assert masks.shape == (2, 97, 143)
+    assert outputs["original_height"].numpy().tolist() == [30, 97]
+    assert outputs["original_width"].numpy().tolist() == [50, 143]
+    assert (masks[0, 30:, :] == signatures.MASK_PADDING).all()
+    assert (masks[0, :, 50:] == signatures.MASK_PADDING).all()
+    assert (masks[0, :30, :50] < NUM_CLASSES).all() and (masks[1] < NUM_CLASSES).all()
+    # Each image's mask does not depend on its batch neighbours.
+    alone = exported_model.signatures["serving_default"](image_bytes=batch[:1])
+    np.testing.assert_array_equal(alone["seg_mask"].numpy()[0], masks[0, :30, :50])
+
+
+def test_bad_serving_input_gives_a_clear_error(exported_model):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="is not a JPEG or PNG image"):
+        exported_model.signatures["serving_default"](image_bytes=tf.constant([b"not an image"]))
+
+
+def test_train_and_serve_preprocessing_are_equal(exported_model, transform_run):
+    """Transform's output (via the TFT layer) equals what serving computes from the same bytes."""
+    records = read_records(transform_run.records_dir, "eval")
+    image_bytes = [record_format.decode_example(r) for r in records]
+    png_bytes = [encode_image(example.image, "PNG") for example in image_bytes]
+    transformed = exported_model.signatures["transform_features"](examples=tf.constant(records))
+    served_images, _ = transform.preprocess_image_bytes(tf.constant(png_bytes), IMAGE_SIZE)
+    # Same function; only float rounding of graph vs eager execution may differ (1 ulp).
+    np.testing.assert_allclose(transformed["image_xf"].numpy(), served_images.numpy(), atol=1e-6)
+    masks = np.stack([example.mask for example in image_bytes])
+    np.testing.assert_array_equal(transformed["label_xf"].numpy(), masks)
+
+    from_examples = exported_model.signatures["from_examples"](examples=tf.constant(records))
+    served = exported_model.signatures["serving_default"](image_bytes=tf.constant(png_bytes))
+    np.testing.assert_allclose(
+        from_examples["probabilities"].numpy(), served["probabilities"].numpy(), atol=1e-5
+    )
+
+
+def test_masks_follow_the_probabilities():
+    probabilities = np.zeros((1, 4, 4, 3), np.float32)
+    probabilities[0, :, :2, 2] = 1.0  # left half: border, right half: pet
+    probabilities[0, :, 2:, 0] = 1.0
+    masks = signatures.masks_at_original_size(tf.constant(probabilities), tf.constant([[6, 8]]))
+    expected = np.zeros((6, 8), np.uint8)
+    expected[:, :4] = 2
+    np.testing.assert_array_equal(masks.numpy()[0], expected)

@@ -1,0 +1,92 @@
+"""run_fn through TFX's Trainer GenericExecutor (real FnArgs and DataAccessor)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from model_test_helpers import TINY_TRAINER_CONFIG, encode_image
+from segmentation_model.trainer import Hyperparameters
+
+
+def test_defaults_and_overrides():
+    assert Hyperparameters.from_custom_config(None) == Hyperparameters()
+    params = Hyperparameters.from_custom_config(
+        {"epochs": 2, "decoder_filters": [8, 8, 8, 8], "ai_platform_enable_vertex": True}
+    )
+    assert params.epochs == 2 and params.decoder_filters == (8, 8, 8, 8)
+
+
+def test_unknown_keys_are_rejected_with_the_valid_ones():
+    with pytest.raises(ValueError, match="Unknown Trainer custom_config keys \\['learnig_rate'\\]"):
+        Hyperparameters.from_custom_config({"learnig_rate": 0.1})
+
+
+def test_warmup_needs_pretrained_weights_and_later_epochs():
+    with pytest.raises(ValueError, match="pretrained encoder"):
+        Hyperparameters.from_custom_config({"warmup_epochs": 1})
+    with pytest.raises(ValueError, match="warmup_epochs must be in"):
+        Hyperparameters.from_custom_config(
+            {"warmup_epochs": 3, "epochs": 3, "encoder_weights": "imagenet"}
+        )
+
+
+def _epoch_losses(log_dir: str) -> list[float]:
+    losses = {}
+    for path in tf.io.gfile.glob(os.path.join(log_dir, "train", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == "epoch_loss":
+                    losses[event.step] = float(tf.make_ndarray(value.tensor))
+    return [losses[step] for step in sorted(losses)]
+
+
+@pytest.fixture(scope="module")
+def trainer_run(transform_run, tmp_path_factory):
+    from google.protobuf import json_format
+    from tfx.components.trainer import executor as trainer_executor
+    from tfx.proto import trainer_pb2
+    from tfx.types import standard_artifacts
+    from tfx.utils import path_utils
+
+    root = tmp_path_factory.mktemp("trainer")
+    model = standard_artifacts.Model()
+    model.uri = str(root / "model")
+    model_run = standard_artifacts.ModelRun()
+    model_run.uri = str(root / "model_run")
+    trainer_executor.GenericExecutor().Do(
+        {
+            "examples": [transform_run.transformed_examples],
+            "transform_graph": [transform_run.transform_graph],
+            "schema": [transform_run.schema],
+        },
+        {"model": [model], "model_run": [model_run]},
+        {
+            "module_path": "segmentation_model.trainer",
+            "train_args": json_format.MessageToJson(trainer_pb2.TrainArgs(num_steps=24)),
+            "eval_args": json_format.MessageToJson(trainer_pb2.EvalArgs(num_steps=2)),
+            "custom_config": json.dumps(TINY_TRAINER_CONFIG),
+        },
+    )
+    return path_utils.serving_model_path(model.uri), model_run.uri
+
+
+@pytest.mark.slow
+def test_training_reduces_the_loss_and_exports(trainer_run):
+    serving_dir, run_dir = trainer_run
+    losses = _epoch_losses(run_dir)
+    assert len(losses) == TINY_TRAINER_CONFIG["epochs"]
+    assert losses[-1] < losses[0], losses
+    with open(os.path.join(run_dir, "hyperparameters.json")) as f:
+        assert json.load(f)["image_size"] == 64
+
+    loaded = tf.saved_model.load(serving_dir)
+    assert {"serving_default", "transform_features", "from_examples"} <= set(loaded.signatures)
+    image = np.random.default_rng(3).integers(0, 256, (97, 143, 3), np.uint8)
+    outputs = loaded.signatures["serving_default"](
+        image_bytes=tf.constant([encode_image(image, "JPEG")])
+    )
+    assert outputs["seg_mask"].shape == (1, 97, 143)
