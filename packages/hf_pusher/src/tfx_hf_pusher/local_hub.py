@@ -36,12 +36,16 @@ Xet token endpoints with a 501 saying so. ``hub.client_env()`` returns the varia
 
 Python::
 
+    os.environ["HF_HUB_DISABLE_XET"] = "1"  # before huggingface_hub is first imported
+    from huggingface_hub import HfApi, snapshot_download
     from tfx_hf_pusher.local_hub import LocalHub
 
-    with LocalHub(tmp_path / "hub", token="hf_test") as hub:  # port=0: a free port
-        os.environ.update(hub.client_env())  # HF_ENDPOINT, HF_HUB_DISABLE_XET, telemetry off
+    with LocalHub(tmp_path / "hub", token="hf_test") as hub:  # user "local-user", a free port
         api = HfApi(endpoint=hub.url, token=hub.token)
         api.create_repo("local-user/my-model")
+        snapshot_download("local-user/my-model", endpoint=hub.url, token=hub.token)
+        hub.fault_rate = 0.3  # from now on 30% of requests fail
+    # Code that reads HF_ENDPOINT instead: os.environ.update(hub.client_env()) inside the block.
 
 Command line (serves until interrupted)::
 

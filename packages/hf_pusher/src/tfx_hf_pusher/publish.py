@@ -33,6 +33,7 @@ from typing import TypeVar
 
 import httpx2
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub.constants import SPACES_SDK_TYPES
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from tfx_hf_pusher.model_card import CardInfo, ModelFacts, build_model_card, describe_signatures
@@ -103,10 +104,8 @@ class SpaceConfig:
             )
         if any(not text for text in self.placeholders.values()):
             raise ValueError("Space placeholders must be non-empty strings.")
-        if self.sdk not in ("gradio", "streamlit", "docker", "static"):
-            raise ValueError(
-                f"space_sdk '{self.sdk}' is not one of gradio/streamlit/docker/static."
-            )
+        if self.sdk not in SPACES_SDK_TYPES:
+            raise ValueError(f"space_sdk '{self.sdk}' is not one of {SPACES_SDK_TYPES}.")
 
 
 @dataclass(frozen=True)
