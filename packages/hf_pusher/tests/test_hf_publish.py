@@ -225,12 +225,17 @@ def test_push_succeeds_with_30_percent_of_requests_failing(
     assert result.commit_id in space_files["app.py"].decode()
 
 
-def test_persistent_failure_stops_after_the_retry_bound(hub: LocalHub, saved_model: Path) -> None:
-    hub.fault_rate = 1.0
+@pytest.mark.parametrize("kind", ["503", "429", "drop"])
+def test_persistent_failure_stops_after_the_retry_bound(
+    hub: LocalHub, saved_model: Path, kind: str
+) -> None:
+    hub.fault_rate, hub.fault_kinds = 1.0, (kind,)
     policy = publish.RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
-    with pytest.raises(publish.PublishError, match="kept failing after 3 attempts"):
+    with pytest.raises(publish.PublishError, match="kept failing after 3 attempts") as raised:
         publish.publish_model(saved_model, repo_id=REPO, token=TOKEN, retry=policy)
-    assert hub.stats.requests == 3
+    expected = "RemoteProtocolError" if kind == "drop" else f"HTTP {kind}"
+    assert expected in str(raised.value)
+    assert hub.stats.requests == 3  # transient: retried, and only up to the bound
 
 
 def test_not_a_saved_model_is_rejected(hub: LocalHub, tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ and a namespace the user owns (``user`` or one of ``orgs``; 403 otherwise). Priv
 readable with the token only.
 
 Fault injection (for retry tests): ``fault_rate`` of requests (seeded, reproducible) are answered
-``503`` or have their connection dropped before being processed; ``fault_rate`` is a plain
+``503`` or have their connection dropped before being processed (``fault_kinds`` picks among
+``"503"``, ``"429"`` and ``"drop"``); ``fault_rate`` is a plain
 attribute, so a test can switch faults on after its setup. ``hub.stats`` counts requests/faults.
 
 Xet: the client uses Xet storage for ``lfs`` files whenever ``hf_xet`` is installed, unless
@@ -60,6 +61,7 @@ import contextlib
 import fnmatch
 import hashlib
 import hmac
+import http
 import http.server
 import json
 import logging
@@ -80,6 +82,7 @@ logger = logging.getLogger(__name__)
 
 REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIXES = {"model": "", "dataset": "datasets/", "space": "spaces/"}
+FAULT_KINDS = ("503", "429", "drop")
 SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
 DEFAULT_BRANCH = "main"
 LFS_THRESHOLD_BYTES = 10 * 1024 * 1024  # The Hub's default: larger files go to LFS.
@@ -259,6 +262,7 @@ class LocalHub:
         orgs: extra namespaces the user may write to.
         port: TCP port; 0 picks a free one (read ``url`` after ``start``).
         fault_rate: share of requests answered 503 or dropped (0 disables), seeded by ``seed``.
+        fault_kinds: the faults drawn from: ``"503"``, ``"429"`` (rate limited), ``"drop"``.
         lfs_threshold: files at least this large are uploaded through LFS.
     """
 
@@ -272,6 +276,7 @@ class LocalHub:
         host: str = "127.0.0.1",
         port: int = 0,
         fault_rate: float = 0.0,
+        fault_kinds: tuple[str, ...] = ("503", "drop"),
         seed: int = 0,
         lfs_threshold: int = LFS_THRESHOLD_BYTES,
     ) -> None:
@@ -283,7 +288,11 @@ class LocalHub:
         self.namespaces = {user, *orgs}
         self.host = host
         self.port = port
+        unknown = set(fault_kinds) - set(FAULT_KINDS)
+        if unknown or not fault_kinds:
+            raise ValueError(f"fault_kinds must be a non-empty subset of {FAULT_KINDS}.")
         self.fault_rate = fault_rate
+        self.fault_kinds = tuple(fault_kinds)
         self.lfs_threshold = lfs_threshold
         self.stats = HubStats()
         self._rng = random.Random(seed)  # noqa: S311 (reproducible faults, not crypto)
@@ -349,7 +358,7 @@ class LocalHub:
         with self._rng_lock:
             if self.fault_rate <= 0 or self._rng.random() >= self.fault_rate:
                 return None
-            return self._rng.choice(("503", "drop"))
+            return self._rng.choice(self.fault_kinds)
 
     def sign(self, oid: str) -> str:
         return hmac.new(self._signing_key, oid.encode(), hashlib.sha256).hexdigest()
@@ -416,8 +425,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
             self._read_body_quietly()
             # Retry-After: 0 keeps the client's own backoff at its 1 s floor in fault tests.
-            error = {"error": "Service temporarily unavailable (injected fault)"}
-            self._send_json(503, error, {"Retry-After": "0"})
+            status = int(fault)
+            error = {"error": f"Injected fault: {http.HTTPStatus(status).phrase}"}
+            self._send_json(status, error, {"Retry-After": "0"})
             return
         try:
             body = self._read_body()
