@@ -80,8 +80,10 @@ def test_space_template_from_gcs(hub: LocalHub, gcs, saved_model: Path, tmp_path
         "examples/dog.jpg": b"\xff\xd8\x00%%MODEL_REPO_ID%%",
     }
     missing = publish.SpaceConfig(repo_id=f"{USER}/demo", template="gs://pets-apps/nothing")
+    requests = hub.stats.requests
     with pytest.raises(publish.PublishError, match="No files under gs://pets-apps/nothing"):
-        publish.publish_model(saved_model, repo_id=f"{USER}/m", token=TOKEN, space=missing)
+        publish.publish_model(saved_model, repo_id=f"{USER}/other", token=TOKEN, space=missing)
+    assert hub.stats.requests == requests  # failed before touching the Hub
 
 
 def test_evaluator_metrics_of_the_candidate_overall_slice(tmp_path: Path) -> None:

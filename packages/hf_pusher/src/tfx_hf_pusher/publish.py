@@ -9,9 +9,10 @@ commit per push holding the SavedModel files and the model card; files of an ear
 branch that are not part of this one are deleted in the same commit. Unchanged content makes no
 commit at all: the Hub client drops unchanged files, and an empty commit is skipped.
 
-Space: the app template (local dir or ``gs://``) is copied to a private temp dir, the
-placeholders are replaced in its text files, and the result is committed to the Space's ``main``
-branch, pinned to the model commit just pushed.
+Space: the app template (local dir, or ``gs://`` copied through a private temp dir) is read
+before anything is pushed, its placeholders are replaced in memory in its text files only (the
+template itself is never modified), and the result is committed to the Space's ``main`` branch,
+pinned to the model commit just pushed.
 
 Errors: transient HTTP failures (5xx, 429, dropped connections, timeouts) are retried with
 exponential backoff up to a bound; 401/403 fail at once with :class:`HubAuthError`.
@@ -159,6 +160,8 @@ def publish_model(
         raise PublishError("An empty Hugging Face token was given.")
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
     hub = _Hub(HfApi(endpoint=endpoint, token=token), retry or RetryPolicy(), token_source)
+    # Read the app first: a bad template must fail before anything is pushed.
+    template = load_template(space.template) if space is not None else {}
     with _local_copy(str(model_dir)) as local_dir:
         if not (local_dir / "saved_model.pb").is_file():
             raise PublishError(f"{model_dir} is not a SavedModel directory (no saved_model.pb).")
@@ -204,44 +207,27 @@ def publish_model(
     if space is None:
         return result
     values = {"repo_id": repo_id, "revision": commit_id, "repo_url": f"{endpoint}/{repo_id}"}
-    space_commit = publish_space(hub, space, values)
+    space_commit = _publish_space(hub, space, template, values)
     space_url = f"{endpoint}/spaces/{space.repo_id}"
     logger.info("Space %s now serves model commit %s", space_url, commit_id)
     return PublishResult(repo_id, version, branch, commit_id, repo_url, space_url, space_commit)
 
 
-def publish_space(hub: _Hub, space: SpaceConfig, values: Mapping[str, str]) -> str:
-    """Commit the rendered app template to the Space's main branch; return the commit id."""
-    with _local_copy(space.template) as app_dir:
-        replacements = {space.placeholders[name]: values[name] for name in space.placeholders}
-        rendered = render_template(app_dir, replacements)
-        if not rendered:
-            raise PublishError(f"The Space template {space.template} has no files.")
-        hub.call(
-            f"create Space {space.repo_id}",
-            lambda: hub.api.create_repo(
-                space.repo_id,
-                repo_type="space",
-                space_sdk=space.sdk,
-                private=space.private,
-                exist_ok=True,
-            ),
-        )
-        additions = [CommitOperationAdd(rel, content) for rel, content in rendered.items()]
-        return hub.commit(
-            space.repo_id,
-            "space",
-            "main",
-            additions,
-            message=f"Serve {values['repo_id']}@{values['revision'][:12]}",
-        )
+def load_template(source: str) -> dict[str, bytes]:
+    """Every file of the app template (local dir or gs://), by posix relative path."""
+    with _local_copy(source) as app_dir:
+        files = {relative: path.read_bytes() for relative, path in _walk_files(app_dir)}
+    if not files:
+        raise PublishError(f"The Space template {source} has no files.")
+    return files
 
 
-def render_template(app_dir: Path, replacements: Mapping[str, str]) -> dict[str, bytes]:
-    """Files of ``app_dir`` with placeholders replaced in UTF-8 text files; binaries untouched."""
+def render_template(
+    files: Mapping[str, bytes], replacements: Mapping[str, str]
+) -> dict[str, bytes]:
+    """Placeholders replaced in UTF-8 text files; binary files returned untouched."""
     rendered: dict[str, bytes] = {}
-    for relative, path in _walk_files(app_dir):
-        content = path.read_bytes()
+    for relative, content in files.items():
         text = _as_text(content)
         if text is not None:
             for placeholder, value in replacements.items():
@@ -249,6 +235,32 @@ def render_template(app_dir: Path, replacements: Mapping[str, str]) -> dict[str,
             content = text.encode("utf-8")
         rendered[relative] = content
     return rendered
+
+
+def _publish_space(
+    hub: _Hub, space: SpaceConfig, template: Mapping[str, bytes], values: Mapping[str, str]
+) -> str:
+    """Commit the rendered app to the Space's main branch; return the commit id."""
+    replacements = {space.placeholders[name]: values[name] for name in space.placeholders}
+    rendered = render_template(template, replacements)
+    hub.call(
+        f"create Space {space.repo_id}",
+        lambda: hub.api.create_repo(
+            space.repo_id,
+            repo_type="space",
+            space_sdk=space.sdk,
+            private=space.private,
+            exist_ok=True,
+        ),
+    )
+    additions = [CommitOperationAdd(rel, content) for rel, content in rendered.items()]
+    return hub.commit(
+        space.repo_id,
+        "space",
+        "main",
+        additions,
+        message=f"Serve {values['repo_id']}@{values['revision'][:12]}",
+    )
 
 
 def _as_text(content: bytes) -> str | None:
