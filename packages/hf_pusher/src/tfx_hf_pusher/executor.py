@@ -32,6 +32,7 @@ class Executor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
+        """Push unless the blessing says no; the token is read here, never from parameters."""
         self._log_startup(input_dict, output_dict, exec_properties)
         pushed_model = artifact_utils.get_single_instance(output_dict["pushed_model"])
         blessings = input_dict.get("model_blessing") or []
@@ -64,7 +65,7 @@ class Executor(base_executor.BaseExecutor):
             repo_id=exec_properties["repo_id"],
             token=token,
             endpoint=exec_properties.get("endpoint") or None,
-            private=bool(exec_properties.get("private", 1)),
+            private=exec_properties.get("private") != 0,  # unset -> private, the safe default
             card=CardInfo.from_dict(_json_dict(exec_properties.get("model_card"))),
             metrics=metrics,
             pipeline=self._provenance(model_artifact),
