@@ -10,12 +10,12 @@ import urllib.request
 
 import numpy as np
 import pytest
-from conftest import TOKEN, logic
+import segmentation_logic as logic
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from image_files import encode, png_header_only
 from PIL import Image
 from segmentation_space_app import template_dir
-from test_segmentation_logic import encode, png_header_only
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,7 @@ def test_upload_larger_than_the_limit_is_refused(client, tmp_path):
 
 
 @pytest.mark.slow
-def test_published_space_serves_the_real_unet(unet_app, tmp_path):
+def test_published_space_serves_the_real_unet(unet_app, local_hub, tmp_path):
     """hf_pusher filled in the placeholders; the model package's serving signature (TFT layer
     included) runs with only the Space's packages; the HF_TOKEN secret stays out of the log."""
     client = Client(unet_app.url, verbose=False)
@@ -152,4 +152,4 @@ def test_published_space_serves_the_real_unet(unet_app, tmp_path):
         assert shares == pytest.approx(expected_shares, abs=1e-6)
     log = unet_app.log_path.read_text()
     assert f"Serving {unet_app.repo_id} at revision {unet_app.revision}" in log
-    assert TOKEN not in log
+    assert local_hub.token not in log

@@ -12,7 +12,7 @@ import segmentation_logic as logic
 import yaml
 from packaging.requirements import Requirement
 from segmentation_space_app import template_dir
-from tfx_hf_pusher.publish import DEFAULT_PLACEHOLDERS, render_template
+from tfx_hf_pusher.publish import DEFAULT_PLACEHOLDERS, load_template, render_template
 
 TEMPLATE = template_dir()
 # Import name -> distribution on the Space (gradio comes from the README's sdk_version).
@@ -123,7 +123,7 @@ def published():
         "repo_url": "https://huggingface.co/alice/pet-segmentation",
     }
     replacements = {DEFAULT_PLACEHOLDERS[field]: value for field, value in values.items()}
-    return values, render_template(TEMPLATE, replacements)
+    return values, render_template(load_template(str(TEMPLATE)), replacements)
 
 
 def test_hf_pusher_fills_in_every_placeholder(published):

@@ -19,6 +19,7 @@ import gradio as gr
 import numpy as np
 import segmentation_logic as logic
 import tensorflow as tf
+from gradio import processing_utils
 from gradio.data_classes import ImageData
 from huggingface_hub import snapshot_download
 
@@ -84,6 +85,22 @@ class UploadedImage(gr.Image):
         return super().preprocess(payload)
 
 
+class OverlayImage(gr.Image):
+    """Output gr.Image that encodes the overlay with segmentation_logic.encode_png.
+
+    Gradio's own PNG encoding (zlib level 6) takes most of a large image's request time.
+    """
+
+    is_template = True  # rendered by the frontend as a plain Image
+
+    def postprocess(self, value: np.ndarray | None) -> ImageData | None:
+        if value is None:
+            return None
+        data = logic.encode_png(value)
+        path = processing_utils.save_bytes_to_cache(data, "overlay.png", self.GRADIO_CACHE)
+        return ImageData(path=path, orig_name="overlay.png")
+
+
 def build_demo(
     model: SegmentationModel, palette: logic.Palette, source: logic.ModelSource
 ) -> gr.Blocks:
@@ -133,7 +150,7 @@ def build_demo(
                 )
                 run_button = gr.Button("Segment", variant="primary")
             with gr.Column():
-                overlay_output = gr.Image(
+                overlay_output = OverlayImage(
                     label="Predicted mask (overlay, original size)",
                     format="png",
                     interactive=False,
