@@ -145,7 +145,7 @@ def test_nothing_usable_is_an_error_with_the_report_written(tmp_path, capsys):
     add_pair(source, "mismatch", Image.fromarray(photo(20, 30)), trimap(30, 20))
     add_file(source, "images/lonely.jpg", b"")
     with pytest.raises(DataPrepError, match="no usable example") as error:
-        run_data_prep(str(source), str(tmp_path / "out"), show_progress=False, beam_args=IN_PROCESS)
+        run_data_prep(str(source), str(tmp_path / "out"), show_progress=False)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert error.value.report == report
     assert report["written"]["total"] == 0 and report["rejected"]["total"] == 2
@@ -235,6 +235,17 @@ def test_module_entry_point():
 def test_bad_arguments_are_clear_errors(tmp_path, kwargs, message):
     with pytest.raises(DataPrepError, match=message):
         run_data_prep(str(tmp_path), str(tmp_path / "out"), **kwargs)
+
+
+def test_local_defaults_depend_on_input_size_unless_chosen():
+    def mode(beam_args, num_pairs):
+        options = pipeline_options(beam_args, num_pairs).get_all_options()
+        return options["direct_running_mode"], options["direct_num_workers"]
+
+    assert mode(None, 10) == ("in_memory", 1)  # worker start-up would dominate
+    assert mode(None, 5000) == ("multi_processing", 0)  # 0 = one process per core
+    assert mode(["--direct_num_workers", "2"], 10) == ("multi_processing", 2)
+    assert mode(["--direct_running_mode=multi_threading"], 5000) == ("multi_threading", 0)
 
 
 def test_dataflow_options_are_checked_before_submitting():

@@ -127,6 +127,14 @@ def _unknown_beam_options(beam_args: list[str]) -> list[str]:
     return sorted(set(options.get_all_options(retain_unknown_options=True)) - set(known))
 
 
+def configure_logging() -> None:
+    """Our progress at INFO; Beam at WARNING, minus one misleading line (crcmod's C extension
+    is installed and fast; Beam only looks for python-snappy first)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("segmentation_data_prep").setLevel(logging.INFO)
+    logging.getLogger("apache_beam.io.tfrecordio").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
@@ -136,8 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             "unrecognized arguments (neither a data_prep flag nor an Apache Beam pipeline "
             f"option): {', '.join('--' + name for name in unknown)}"
         )
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("segmentation_data_prep").setLevel(logging.INFO)
+    configure_logging()
     try:
         report = run_data_prep(
             args.input_dir,

@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import shutil
 import sys
 from pathlib import Path
 
 from segmentation_data_prep import record_format
 from segmentation_data_prep.beam_job import DataPrepError, run_data_prep, summary_line
+from segmentation_data_prep.cli import configure_logging
 from segmentation_data_prep.synthetic import write_synthetic_pet_dataset
 
 
@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         help="side of the stored square examples (default: %(default)s)",
     )
     args, beam_args = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("segmentation_data_prep").setLevel(logging.INFO)
+    configure_logging()
 
     root = Path(args.output_dir).resolve()
     dataset_dir, records_dir = root / "dataset", root / "tfrecords"
