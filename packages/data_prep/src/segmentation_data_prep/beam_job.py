@@ -438,6 +438,15 @@ def run_data_prep(
             f"no usable example in {input_dir} ({reasons}); see {output_dir}/{REPORT_NAME}",
             report,
         )
+    for split in record_format.SPLIT_NAMES:
+        if report["written"][split] == 0:
+            LOGGER.warning(
+                "the %s split is empty (%d usable examples, eval_fraction %s): training or "
+                "evaluation on it will fail; add data or change --eval-fraction",
+                split,
+                report["written"]["total"],
+                eval_fraction,
+            )
     return report
 
 

@@ -130,7 +130,9 @@ def _unknown_beam_options(beam_args: list[str]) -> list[str]:
 def configure_logging() -> None:
     """Our progress at INFO; Beam at WARNING, minus one misleading line (crcmod's C extension
     is installed and fast; Beam only looks for python-snappy first)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
     logging.getLogger("segmentation_data_prep").setLevel(logging.INFO)
     logging.getLogger("apache_beam.io.tfrecordio").setLevel(logging.ERROR)
 
