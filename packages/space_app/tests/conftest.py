@@ -158,6 +158,12 @@ def serve_published_space(tmp_path_factory, hub, palette, repo_id: str, model_di
         yield ServedApp(url, repo_id, result.commit_id, main, model_dir, palette, log_path)
 
 
+@pytest.fixture
+def launch_app(tmp_path_factory):
+    """run_app for a test's own app process: launch_app(space_files, env)."""
+    return functools.partial(run_app, tmp_path_factory)
+
+
 @pytest.fixture(scope="session")
 def standin_app(tmp_path_factory, local_hub, palette) -> Iterator[ServedApp]:
     """The app serving the colour-rule stand-in (fast to build, predictable masks)."""

@@ -138,6 +138,27 @@ def test_upload_larger_than_the_limit_is_refused(client, tmp_path):
         client.predict(handle_file(str(path)), api_name="/segment")
 
 
+def test_private_model_without_a_token_stops_the_app_with_a_clear_message(
+    standin_app, local_hub, launch_app
+):
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=local_hub.url, token=local_hub.token)
+    api.create_repo("local-user/private-model", private=True)
+    pushed = api.upload_folder(
+        repo_id="local-user/private-model", folder_path=standin_app.model_dir
+    )
+    env = {
+        **local_hub.client_env(),
+        "MODEL_REPO_ID": "local-user/private-model",
+        "MODEL_REVISION": pushed.oid,
+        "HF_TOKEN": "",  # the Space secret was not set
+    }
+    message = r"(?s)exited with code 1.*Could not download model local-user/private-model.*HF_TOKEN"
+    with pytest.raises(RuntimeError, match=message), launch_app(template_dir(), env):
+        pass
+
+
 @pytest.mark.slow
 def test_published_space_serves_the_real_unet(unet_app, local_hub, tmp_path):
     """hf_pusher filled in the placeholders; the model package's serving signature (TFT layer
