@@ -80,6 +80,14 @@ def test_training_reduces_the_loss_and_exports(trainer_run):
     losses = _epoch_losses(run_dir)
     assert len(losses) == TINY_TRAINER_CONFIG["epochs"]
     assert losses[-1] < losses[0], losses
+    image_steps = [
+        event.step
+        for path in tf.io.gfile.glob(os.path.join(run_dir, "predictions", "events.out.*"))
+        for event in tf.compat.v1.train.summary_iterator(path)
+        for value in event.summary.value
+        if value.tag == "eval_predictions"
+    ]
+    assert sorted(image_steps) == list(range(TINY_TRAINER_CONFIG["epochs"]))
     with open(os.path.join(run_dir, "hyperparameters.json")) as f:
         assert json.load(f)["image_size"] == 64
 

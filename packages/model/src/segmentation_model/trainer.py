@@ -6,7 +6,8 @@ any other unknown key is an error (typos should not silently train with defaults
 
 Steps: `train_args.num_steps` is the total number of training steps, spread over `epochs`
 (steps_per_epoch = num_steps // epochs); `eval_args.num_steps` evaluation steps run after
-every epoch (unset: one full pass over the eval split). The model size comes from the
+every epoch (unset: one full pass over the eval split). TensorBoard logs (scalars per epoch
+and prediction images) go to `fn_args.model_run_dir`. The model size comes from the
 Transform output, so it is configured once, in Transform's custom_config.
 """
 
@@ -140,6 +141,38 @@ def make_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+class PredictionImages(keras.callbacks.Callback):
+    """After each epoch, logs image | label | prediction panels of a few eval examples to
+    TensorBoard (`<model_run_dir>/predictions`): what the numbers mean, at a glance."""
+
+    # One colour per class of record_format.CLASS_NAMES: pet, background, border.
+    PALETTE = ((230, 159, 0), (40, 40, 40), (240, 240, 240))
+
+    def __init__(self, dataset: tf.data.Dataset, log_dir: str, max_images: int = 3) -> None:
+        super().__init__()
+        features, labels = next(iter(dataset.take(1)))
+        self._images = features[IMAGE_KEY][:max_images]
+        self._labels = labels[:max_images]
+        self._writer = tf.summary.create_file_writer(os.path.join(log_dir, "predictions"))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        predicted = tf.argmax(self.model(self._images, training=False), axis=-1)
+        palette = tf.constant(self.PALETTE, tf.uint8)
+        pixels = tf.cast(tf.round((self._images + 1.0) * 127.5), tf.uint8)
+        panels = tf.concat(
+            [pixels, tf.gather(palette, self._labels), tf.gather(palette, predicted)], axis=2
+        )
+        with self._writer.as_default():
+            tf.summary.image(
+                "eval_predictions",
+                panels,
+                step=epoch,
+                max_outputs=8,
+                description="Eval examples, left to right: image, label, prediction.",
+            )
+        self._writer.flush()
+
+
 def _distribution_strategy() -> tf.distribute.Strategy:
     gpus = tf.config.list_physical_devices("GPU")
     logger.info("Training on %s", [gpu.name for gpu in gpus] or "CPU")
@@ -166,7 +199,7 @@ def _build_model(params: Hyperparameters, image_size: int) -> keras.Model:
         keras.mixed_precision.set_global_policy(previous_policy)
 
 
-def _compile(model: keras.Model, learning_rate: float) -> None:
+def compile_model(model: keras.Model, learning_rate: float) -> None:
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -206,7 +239,7 @@ def run_fn(fn_args: FnArgs) -> None:
         model = _build_model(params, image_size)
         freeze_first = params.warmup_epochs > 0
         unet.set_encoder_trainable(model, not freeze_first)
-        _compile(model, params.learning_rate)
+        compile_model(model, params.learning_rate)
 
     tf.io.gfile.makedirs(fn_args.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "hyperparameters.json"), "w") as f:
@@ -216,14 +249,17 @@ def run_fn(fn_args: FnArgs) -> None:
         "validation_data": eval_dataset,
         "steps_per_epoch": max(1, fn_args.train_steps // params.epochs),
         "validation_steps": fn_args.eval_steps or None,
-        "callbacks": [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+        "callbacks": [
+            keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+            PredictionImages(eval_dataset, fn_args.model_run_dir),
+        ],
         "verbose": 2,
     }
     if freeze_first:
         model.fit(epochs=params.warmup_epochs, **fit_args)
         with strategy.scope():
             unet.set_encoder_trainable(model, True)
-            _compile(model, params.fine_tune_learning_rate)
+            compile_model(model, params.fine_tune_learning_rate)
         model.fit(initial_epoch=params.warmup_epochs, epochs=params.epochs, **fit_args)
     else:
         model.fit(epochs=params.epochs, **fit_args)
