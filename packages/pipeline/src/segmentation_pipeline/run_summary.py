@@ -135,6 +135,33 @@ def _property_text(value: metadata_store_pb2.Value) -> str:
     return str(getattr(value, kind)) if kind else ""
 
 
+def evaluation_results(evaluation_uri: str) -> dict[str, str]:
+    """Overall-slice metrics of candidate (and baseline, and their difference) + the verdict."""
+    import tensorflow_model_analysis as tfma
+
+    results: dict[str, str] = {}
+    for metrics in tfma.load_metrics(evaluation_uri):
+        if metrics.slice_key.single_slice_keys:
+            continue  # only the overall slice
+        for entry in metrics.metric_keys_and_values:
+            key, value = entry.key, entry.value
+            if not value.HasField("double_value"):
+                continue
+            role = "diff" if key.is_diff else (key.model_name or "candidate")
+            results[f"{key.name} [{role}]"] = f"{value.double_value.value:.4f}"
+    validation = tfma.load_validation_result(evaluation_uri)
+    results["blessed"] = str(validation.validation_ok)
+    failures = [
+        f"{failure.metric_key.name}{' (vs baseline)' if failure.metric_key.is_diff else ''}: "
+        f"{failure.message}"
+        for per_slice in validation.metric_validations_per_slice
+        for failure in per_slice.failures
+    ]
+    if failures:
+        results["failed thresholds"] = "; ".join(failures)
+    return results
+
+
 def format_summary(summary: RunSummary, extra: dict[str, dict[str, str]] | None = None) -> str:
     """Table of components with state and wall time, then each component's results."""
     extra = extra or {}

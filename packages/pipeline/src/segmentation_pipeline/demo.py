@@ -1,0 +1,226 @@
+"""The main job, offline: sample data -> data_prep -> full TFX pipeline -> push to a local Hub.
+
+    python -m segmentation_pipeline.demo [--num-images N] [config flags, e.g. --train-steps 8]
+
+1. writes a synthetic dataset in the Oxford-IIIT Pet layout (segmentation_data_prep.synthetic),
+2. turns it into TFRecord shards with the data_prep Beam job,
+3. starts a local Hugging Face Hub-compatible server in-process with a freshly generated token
+   (put in the environment variable HFPusher reads, never in the pipeline),
+4. runs the whole pipeline with LocalDagRunner (SQLite ML Metadata, cache on),
+5. prints where the model, the metrics and the pushed revision are, a per-component summary
+   (state, wall time, results) read from ML Metadata, and draws predictions to a PNG.
+
+Everything lives under --local-dir (default segpipe_runs). Steps 1-2 are skipped when their
+output exists for the same inputs, so a second run with no change is served from the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from segmentation_pipeline.config import (
+    TARGET_LOCAL,
+    ConfigError,
+    PipelineConfig,
+    add_config_arguments,
+    load_config,
+)
+from segmentation_pipeline.pipeline import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
+
+DEMO_MODEL_REPO = "segmentation-unet"
+DEMO_SPACE_REPO = "segmentation-demo"
+_STAMP = "demo_inputs.json"
+PALETTE = ((255, 140, 0), (30, 30, 30), (240, 240, 240))  # pet, background, border
+
+
+class _ComponentProgress(logging.Handler):
+    """Turns LocalDagRunner's log lines into one progress line per component."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__(logging.INFO)
+        self.total = total
+        self.done = 0
+        self.started: dict[str, float] = {}
+        self.cached: set[str] = set()
+        self.current = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if match := re.fullmatch(r"Component (\S+) is running\.", message):
+            self.current = match.group(1)
+            self.started[self.current] = time.monotonic()
+            print(f"[{self.done + 1}/{self.total}] {self.current} ...", flush=True)
+        elif message.startswith("A cached execution"):
+            self.cached.add(self.current)
+        elif match := re.fullmatch(r"Component (\S+) is finished\.", message):
+            node = match.group(1)
+            self.done += 1
+            seconds = time.monotonic() - self.started.get(node, time.monotonic())
+            how = "cached" if node in self.cached else "done"
+            print(f"[{self.done}/{self.total}] {node} {how} in {seconds:.1f} s", flush=True)
+
+
+def prepare_data(config: PipelineConfig, num_images: int, seed: int) -> str:
+    """Synthetic Pet-layout images -> data_prep shards; skipped when done for these inputs."""
+    from segmentation_data_prep import beam_job, synthetic
+
+    data_dir = Path(config.data_location(TARGET_LOCAL))
+    stamp = {"num_images": num_images, "seed": seed, "image_size": config.image_size}
+    stamp_path = data_dir / _STAMP
+    if stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp:
+        print(f"Data: reusing {data_dir} ({num_images} images, seed {seed})")
+        return str(data_dir)
+    raw_dir = Path(config.local_dir) / "raw_images"
+    print(f"Data: writing {num_images} synthetic images (Oxford-IIIT Pet layout) to {raw_dir}")
+    synthetic.write_synthetic_pet_dataset(raw_dir, num_images, seed=seed)
+    print(f"Data: data_prep Beam job -> {data_dir}")
+    report = beam_job.run_data_prep(
+        str(raw_dir), str(data_dir), image_size=config.image_size, overwrite=True
+    )
+    written, rejected = report["written"], report["rejected"]["total"]
+    print(f"Data: {written['train']} train / {written['eval']} eval records, {rejected} rejected")
+    stamp_path.write_text(json.dumps(stamp))
+    return str(data_dir)
+
+
+def run_demo(config: PipelineConfig, num_images: int, seed: int = 0) -> dict[str, str]:
+    """Runs steps 1-5 of the module docstring; returns the printed locations."""
+    from tfx_hf_pusher.local_hub import LocalHub
+
+    from segmentation_pipeline.local_runner import run_local
+    from segmentation_pipeline.pipeline import create_pipeline
+    from segmentation_pipeline.run_summary import (
+        evaluation_results,
+        format_summary,
+        read_latest_run,
+    )
+
+    started = time.monotonic()
+    os.makedirs(config.local_dir, exist_ok=True)
+    prepare_data(config, num_images, seed)
+
+    # The local Hub's token is generated per run and only ever lives in this process's env.
+    with LocalHub(Path(config.local_dir) / "hub", token=f"hf_{secrets.token_hex(16)}") as hub:
+        os.environ.update(hub.client_env())
+        os.environ[config.hf_token_env_var] = hub.token
+        config = with_demo_repos(config, hub.user)
+        print(f"Hub: local Hugging Face Hub-compatible server at {hub.url} (user {hub.user})")
+
+        total = len(create_pipeline(config, TARGET_LOCAL).components)
+        progress = _ComponentProgress(total)
+        absl_logger = logging.getLogger("absl")
+        absl_logger.addHandler(progress)
+        previous_level = absl_logger.level
+        absl_logger.setLevel(logging.INFO)
+        try:
+            run_local(config)
+        finally:
+            absl_logger.removeHandler(progress)
+            absl_logger.setLevel(previous_level)
+
+        summary = read_latest_run(config.metadata_path, config.pipeline_name)
+        evaluation = summary.component(EVALUATOR).outputs["evaluation"][0]
+        extra = {EVALUATOR: evaluation_results(evaluation)}
+        print()
+        print(format_summary(summary, extra))
+        locations = {
+            "model (SavedModel)": os.path.join(
+                summary.component(TRAINER).outputs["model"][0], "Format-Serving"
+            ),
+            "metrics (TFMA output)": evaluation,
+            "blessed": extra[EVALUATOR]["blessed"],
+            "pushed model (filesystem)": summary.component(PUSHER).results.get(
+                "pushed_model.pushed_destination", "not pushed"
+            ),
+        }
+        if config.hf_model_repo_id:
+            hf = summary.component(HF_PUSHER).results
+            pushed = hf.get("pushed_model.pushed") == "1"
+            locations["Hub model repo"] = f"{hub.url}/{config.hf_model_repo_id}"
+            locations["Hub revision"] = (
+                hf.get("pushed_model.commit_id", "?") if pushed else "not pushed"
+            )
+            if config.hf_space_repo_id:
+                locations["Hub Space"] = hf.get("pushed_model.space_url", "not pushed")
+        picture = draw_predictions(config, locations["model (SavedModel)"])
+        locations["predictions picture"] = picture
+    print()
+    print("Where things are:")
+    for name, value in locations.items():
+        print(f"  {name}: {value}")
+    print(f"Done in {time.monotonic() - started:.0f} s (pipeline {summary.total_seconds:.0f} s).")
+    return locations
+
+
+def with_demo_repos(config: PipelineConfig, hub_user: str) -> PipelineConfig:
+    """Hub repos in the local user's namespace unless set; a Space if its app is installed."""
+    changes = {}
+    if not config.hf_model_repo_id:
+        changes["hf_model_repo_id"] = f"{hub_user}/{DEMO_MODEL_REPO}"
+    if not config.hf_space_repo_id:
+        try:
+            import segmentation_space_app  # noqa: F401
+        except ImportError:
+            print("Hub: segmentation_space_app is not installed; publishing no Space")
+        else:
+            changes["hf_space_repo_id"] = f"{hub_user}/{DEMO_SPACE_REPO}"
+    return config.replace(**changes) if changes else config
+
+
+def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> str:
+    """Eval images | true masks | predicted masks, through the serving signature, as one PNG."""
+    import glob
+
+    import numpy as np
+    import tensorflow as tf
+    from PIL import Image
+    from segmentation_data_prep import record_format
+
+    files = sorted(glob.glob(os.path.join(config.data_location(TARGET_LOCAL), "eval", "*")))
+    records = [
+        record_format.decode_example(bytes(raw))
+        for raw in tf.data.TFRecordDataset(files).take(count).as_numpy_iterator()
+    ]
+    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+    palette = np.array(PALETTE, dtype=np.uint8)
+    rows = []
+    for record in records:
+        encoded = record_format.encode_png(record.image)
+        predicted = serve(image_bytes=tf.constant([encoded]))["seg_mask"][0].numpy()
+        predicted = palette[np.clip(predicted, 0, len(PALETTE) - 1)]
+        rows.append(np.concatenate([record.image, palette[record.mask], predicted], axis=1))
+    path = os.path.join(config.local_dir, "predictions.png")
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+    return os.path.abspath(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Offline main job: sample data -> data_prep -> TFX pipeline -> local Hub."
+    )
+    parser.add_argument("--num-images", type=int, default=80, help="synthetic images [80]")
+    parser.add_argument("--seed", type=int, default=0, help="synthetic data seed [0]")
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args)
+        config.validate_for(TARGET_LOCAL)
+    except ConfigError as error:
+        parser.error(str(error))
+    if args.num_images < 10:
+        parser.error("--num-images must be >= 10 (both splits need examples)")
+    run_demo(config, args.num_images, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
