@@ -28,7 +28,7 @@ from PIL import Image
 from segmentation_data_prep import record_format
 from segmentation_model import signatures, transform, unet
 from segmentation_model.trainer import Hyperparameters, compile_model
-from tensorflow_transform.tf_metadata import schema_utils
+from tensorflow_transform.tf_metadata import metadata_io, schema_utils
 
 TUTORIAL_DECODER = (512, 256, 128, 64)
 
@@ -85,6 +85,8 @@ def _transform_output(image_size: int, work_dir: str) -> tft.TFTransformOutput:
     with tft_beam.Context(temp_dir=os.path.join(work_dir, "tmp"), force_tf_compat_v1=False):
         transform_fn = (rows, metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
         _ = transform_fn | tft_beam.WriteTransformFn(os.path.join(work_dir, "transform"))
+    raw_metadata_dir = os.path.join(work_dir, "transform", tft.TFTransformOutput.RAW_METADATA_DIR)
+    metadata_io.write_metadata(metadata, raw_metadata_dir)
     return tft.TFTransformOutput(os.path.join(work_dir, "transform"))
 
 

@@ -84,6 +84,6 @@ def test_constructible_by_module_path_and_serializable(class_name):
     assert type(restored) is cls and restored.name == metric.name
 
 
-def test_class_iou_rejects_bad_class_id():
-    with pytest.raises(ValueError, match="class_id"):
-        metrics.ClassIoUFromProbabilities(class_id=3)
+def test_class_iou_rejects_bad_class_index():
+    with pytest.raises(ValueError, match="class_index"):
+        metrics.ClassIoUFromProbabilities(class_index=3)

@@ -98,3 +98,55 @@ def test_training_reduces_the_loss_and_exports(trainer_run):
         image_bytes=tf.constant([encode_image(image, "JPEG")])
     )
     assert outputs["seg_mask"].shape == (1, 97, 143)
+
+
+@pytest.mark.slow
+def test_tfma_evaluates_the_exported_model_with_our_metrics(trainer_run, transform_run, tmp_path):
+    """The Evaluator's contract: from_examples + transform_features + metrics by module path."""
+    import tensorflow_model_analysis as tfma
+
+    serving_dir, _ = trainer_run
+    module = "segmentation_model.metrics"
+    eval_config = tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="from_examples",
+                label_key="label_xf",
+                preprocessing_function_names=["transform_features"],
+            )
+        ],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    # Without a "name" in config, TFMA names a metric after its class.
+                    tfma.MetricConfig(
+                        class_name="MeanIoUFromProbabilities",
+                        module=module,
+                        config=json.dumps({"name": "mean_iou"}),
+                    ),
+                    tfma.MetricConfig(
+                        class_name="PixelAccuracyFromProbabilities",
+                        module=module,
+                        config=json.dumps({"name": "pixel_accuracy"}),
+                    ),
+                    tfma.MetricConfig(
+                        class_name="ClassIoUFromProbabilities",
+                        module=module,
+                        config=json.dumps({"class_index": 0, "name": "iou_pet"}),
+                    ),
+                ]
+            )
+        ],
+        slicing_specs=[tfma.SlicingSpec()],
+    )
+    result = tfma.run_model_analysis(
+        eval_shared_model=tfma.default_eval_shared_model(serving_dir, eval_config=eval_config),
+        eval_config=eval_config,
+        data_location=f"{transform_run.examples.uri}/Split-eval/*",
+        output_path=str(tmp_path / "tfma"),
+    )
+    ((_, metrics_by_output),) = result.slicing_metrics
+    values = {name: value["doubleValue"] for name, value in metrics_by_output[""][""].items()}
+    for name in ("mean_iou", "pixel_accuracy", "iou_pet"):
+        assert 0.0 <= values[name] <= 1.0, values
+    assert values["mean_iou"] > 0.0, values

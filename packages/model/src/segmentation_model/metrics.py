@@ -97,32 +97,36 @@ class MeanIoUFromProbabilities(_ConfusionMatrixMetric):
 
 @keras.saving.register_keras_serializable(package="segmentation_model")
 class ClassIoUFromProbabilities(_ConfusionMatrixMetric):
-    """Intersection-over-union of one class (0 when the class never occurs)."""
+    """Intersection-over-union of one class (0 when the class never occurs).
+
+    The argument is `class_index`, not Keras' usual `class_id`: TFMA treats metrics with a
+    `class_id` attribute as binary metrics and would feed them that class's column only.
+    """
 
     def __init__(
         self,
-        class_id: int = 0,
+        class_index: int = 0,
         num_classes: int = record_format.NUM_CLASSES,
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        if not 0 <= int(class_id) < int(num_classes):
-            raise ValueError(f"class_id must be in [0, {num_classes}), got {class_id}")
+        if not 0 <= int(class_index) < int(num_classes):
+            raise ValueError(f"class_index must be in [0, {num_classes}), got {class_index}")
         if name is None:
             label = (
-                record_format.CLASS_NAMES[class_id]
+                record_format.CLASS_NAMES[class_index]
                 if num_classes == record_format.NUM_CLASSES
-                else str(class_id)
+                else str(class_index)
             )
             name = f"iou_{label}"
         super().__init__(num_classes=num_classes, name=name, dtype=dtype)
-        self.class_id = int(class_id)
+        self.class_index = int(class_index)
 
     def result(self) -> tf.Tensor:
-        return tf.cast(self._class_iou()[self.class_id], self.dtype)
+        return tf.cast(self._class_iou()[self.class_index], self.dtype)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "class_id": self.class_id}
+        return {**super().get_config(), "class_index": self.class_index}
 
 
 @keras.saving.register_keras_serializable(package="segmentation_model")
@@ -148,7 +152,10 @@ def segmentation_metrics(
     """Mean IoU, IoU of every class and pixel accuracy: the set used in training."""
     return [
         MeanIoUFromProbabilities(num_classes),
-        *(ClassIoUFromProbabilities(class_id, num_classes) for class_id in range(num_classes)),
+        *(
+            ClassIoUFromProbabilities(class_index, num_classes)
+            for class_index in range(num_classes)
+        ),
         PixelAccuracyFromProbabilities(num_classes),
     ]
 
