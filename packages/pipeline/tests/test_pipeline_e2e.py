@@ -1,0 +1,139 @@
+"""The whole local pipeline on generated data: blessing, cache reuse, and two ways of not blessing.
+
+One module-scoped sequence of runs over the same ML Metadata (each later run depends on the
+earlier ones, as in real use):
+1. a trained model, low thresholds: blessed, pushed to the filesystem and to the (local) Hub;
+2. the same again: every component served from the cache;
+3. the same model, an absolute mean-IoU bound it cannot reach: not blessed, nothing pushed;
+4. a model that did not learn (learning rate ~0) against the blessed baseline: the change
+   threshold fails, nothing pushed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+from segmentation_pipeline.config import PipelineConfig
+from segmentation_pipeline.local_runner import run_local
+from segmentation_pipeline.pipeline import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
+from segmentation_pipeline.run_summary import RunSummary, evaluation_results, read_latest_run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> str:
+    from segmentation_data_prep import beam_job, synthetic
+
+    root = tmp_path_factory.mktemp("data")
+    synthetic.write_synthetic_pet_dataset(root / "raw", 40, seed=0)
+    beam_job.run_data_prep(str(root / "raw"), str(root / "records"), show_progress=False)
+    return str(root / "records")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    from tfx_hf_pusher.local_hub import LocalHub
+
+    token = f"hf_{secrets.token_hex(16)}"
+    saved = dict(os.environ)
+    with LocalHub(tmp_path_factory.mktemp("hub"), token=token) as server:
+        os.environ.update(server.client_env())
+        os.environ["SEGPIPE_TEST_HF_TOKEN"] = token
+        yield server
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def base_config(tmp_path_factory, data_dir, hub) -> PipelineConfig:
+    return PipelineConfig(
+        local_dir=str(tmp_path_factory.mktemp("run")),
+        data_uri=data_dir,
+        train_steps=24,
+        eval_steps=1,
+        batch_size=8,
+        min_mean_iou=0.0,
+        min_pixel_accuracy=0.0,
+        hf_model_repo_id=f"{hub.user}/segmentation-unet",
+        hf_token_env_var="SEGPIPE_TEST_HF_TOKEN",
+    )
+
+
+def run(config: PipelineConfig) -> RunSummary:
+    run_local(config)
+    return read_latest_run(config.metadata_path, config.pipeline_name)
+
+
+def hub_commits(hub, repo_id: str) -> list[str]:
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub.url, token=hub.token)
+    return [commit.commit_id for commit in api.list_repo_commits(repo_id)]
+
+
+def evaluation(summary: RunSummary) -> dict[str, str]:
+    return evaluation_results(summary.component(EVALUATOR).outputs["evaluation"][0])
+
+
+@pytest.fixture(scope="module")
+def first_run(base_config) -> RunSummary:
+    return run(base_config)
+
+
+def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_config, hub):
+    results = evaluation(first_run)
+    assert results["blessed"] == "True", results
+    assert 0.0 < float(results["mean_iou [candidate]"]) <= 1.0
+    assert 0.0 < float(results["pixel_accuracy [candidate]"]) <= 1.0
+
+    pusher = first_run.component(PUSHER).results
+    assert pusher["pushed_model.pushed"] == "1"
+    destination = pusher["pushed_model.pushed_destination"]
+    assert destination.startswith(base_config.serving_model_dir)
+    assert os.path.exists(os.path.join(destination, "saved_model.pb"))
+
+    hf = first_run.component(HF_PUSHER).results
+    assert hf["pushed_model.pushed"] == "1"
+    assert hf["pushed_model.commit_id"] in hub_commits(hub, base_config.hf_model_repo_id)
+
+
+def test_second_run_without_changes_is_served_from_the_cache(first_run, base_config):
+    again = run(base_config)
+    assert {component.state for component in again.components} == {"cached"}, [
+        (c.node_id, c.state) for c in again.components
+    ]
+    assert again.component(TRAINER).outputs == first_run.component(TRAINER).outputs
+
+
+def assert_nothing_pushed(summary: RunSummary, config: PipelineConfig, hub, commits_before):
+    assert summary.component(PUSHER).results["pushed_model.pushed"] == "0"
+    assert summary.component(HF_PUSHER).results["pushed_model.pushed"] == "0"
+    assert hub_commits(hub, config.hf_model_repo_id) == commits_before
+    assert len(os.listdir(config.serving_model_dir)) == 1  # still only the first model
+
+
+def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_config, hub):
+    commits = hub_commits(hub, base_config.hf_model_repo_id)
+    strict = base_config.replace(min_mean_iou=0.99)
+    summary = run(strict)
+    assert summary.component(TRAINER).state == "cached"  # same model, only the gate changed
+    results = evaluation(summary)
+    assert results["blessed"] == "False"
+    assert "mean_iou" in results["failed thresholds"]
+    assert "(vs baseline)" not in results["failed thresholds"]
+    assert_nothing_pushed(summary, base_config, hub, commits)
+
+
+def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(first_run, base_config, hub):
+    commits = hub_commits(hub, base_config.hf_model_repo_id)
+    untrained = base_config.replace(train_steps=2, learning_rate=1e-9)
+    summary = run(untrained)
+    assert summary.component(TRAINER).state == "complete"
+    results = evaluation(summary)
+    assert float(results["mean_iou [candidate]"]) < float(results["mean_iou [baseline]"]), results
+    assert results["blessed"] == "False"
+    assert "mean_iou (vs baseline)" in results["failed thresholds"]
+    assert_nothing_pushed(summary, base_config, hub, commits)
