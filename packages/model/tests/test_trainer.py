@@ -44,15 +44,14 @@ def _epoch_losses(log_dir: str) -> list[float]:
     return [losses[step] for step in sorted(losses)]
 
 
-@pytest.fixture(scope="module")
-def trainer_run(transform_run, tmp_path_factory):
+def _run_trainer(transform_run, root, custom_config: dict, num_steps: int) -> tuple[str, str]:
+    """TFX's Trainer GenericExecutor with module_path: it builds FnArgs and calls run_fn."""
     from google.protobuf import json_format
     from tfx.components.trainer import executor as trainer_executor
     from tfx.proto import trainer_pb2
     from tfx.types import standard_artifacts
     from tfx.utils import path_utils
 
-    root = tmp_path_factory.mktemp("trainer")
     model = standard_artifacts.Model()
     model.uri = str(root / "model")
     model_run = standard_artifacts.ModelRun()
@@ -66,12 +65,19 @@ def trainer_run(transform_run, tmp_path_factory):
         {"model": [model], "model_run": [model_run]},
         {
             "module_path": "segmentation_model.trainer",
-            "train_args": json_format.MessageToJson(trainer_pb2.TrainArgs(num_steps=24)),
+            "train_args": json_format.MessageToJson(trainer_pb2.TrainArgs(num_steps=num_steps)),
             "eval_args": json_format.MessageToJson(trainer_pb2.EvalArgs(num_steps=2)),
-            "custom_config": json.dumps(TINY_TRAINER_CONFIG),
+            "custom_config": json.dumps(custom_config),
         },
     )
     return path_utils.serving_model_path(model.uri), model_run.uri
+
+
+@pytest.fixture(scope="module")
+def trainer_run(transform_run, tmp_path_factory):
+    return _run_trainer(
+        transform_run, tmp_path_factory.mktemp("trainer"), TINY_TRAINER_CONFIG, num_steps=24
+    )
 
 
 @pytest.mark.slow
@@ -150,3 +156,25 @@ def test_tfma_evaluates_the_exported_model_with_our_metrics(trainer_run, transfo
     for name in ("mean_iou", "pixel_accuracy", "iou_pet"):
         assert 0.0 <= values[name] <= 1.0, values
     assert values["mean_iou"] > 0.0, values
+
+
+@pytest.mark.slow
+def test_warmup_then_fine_tuning_from_a_local_weights_file(transform_run, tmp_path):
+    import tf_keras as keras
+    from segmentation_model import unet
+
+    source = keras.applications.MobileNetV2(
+        input_shape=(64, 64, 3), include_top=False, weights=None, alpha=0.35
+    )
+    weights_path = str(tmp_path / "encoder.h5")
+    source.save_weights(weights_path)
+    config = {**TINY_TRAINER_CONFIG, "epochs": 2, "warmup_epochs": 1}
+    config["encoder_weights"] = weights_path
+    serving_dir, run_dir = _run_trainer(transform_run, tmp_path, config, num_steps=4)
+    assert len(_epoch_losses(run_dir)) == 2
+    trained = keras.models.load_model(serving_dir, compile=False).get_layer(unet.ENCODER_NAME)
+    changed = [
+        not np.array_equal(before, after)
+        for before, after in zip(source.get_weights(), trained.get_weights())
+    ]
+    assert any(changed), "the encoder was not fine-tuned after the warm-up"
