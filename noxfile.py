@@ -133,6 +133,31 @@ def e2e(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def main(session: nox.Session) -> None:
-    """The main job, offline: sample data -> data_prep (-> full pipeline once it lands)."""
-    install(session, "data_prep")
-    session.run("python", "-m", "segmentation_data_prep.demo", *session.posargs)
+    """The main job, offline: sample data -> data_prep -> full TFX pipeline -> local Hub push."""
+    install(session, "data_prep", "model", "hf_pusher", "space_app", "pipeline")
+    session.run("python", "-m", "segmentation_pipeline.demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def compile_vertex(session: nox.Session) -> None:
+    """Compiles the Vertex AI pipeline JSON (placeholder GCP names, Dataflow on), both ways."""
+    install(session, "data_prep", "model", "hf_pusher", "space_app", "pipeline")
+    session.install("pip")  # the TFX CLI runs `pip freeze` to find kfp before compiling
+    out = session.create_tmp()
+    placeholders = {
+        "SEGPIPE_PROJECT": "example-project",
+        "SEGPIPE_BUCKET": "example-bucket",
+        "SEGPIPE_IMAGE_URI": "us-central1-docker.pkg.dev/example-project/segmentation/pipeline:ci",
+        "SEGPIPE_ENABLE_DATAFLOW": "true",
+        "SEGPIPE_HF_MODEL_REPO_ID": "example-user/segmentation-unet",
+    }
+    session.run(
+        "python", "-m", "segmentation_pipeline.vertex", "compile",
+        "--output", f"{out}/pipeline.json", *session.posargs, env=placeholders,
+    )  # fmt: skip
+    runner = f"{session.invoked_from}/packages/pipeline/src/segmentation_pipeline/vertex_runner.py"
+    session.chdir(out)  # the runner file writes <pipeline_name>_pipeline.json here
+    session.run(
+        "tfx", "pipeline", "compile", "--engine", "vertex", "--pipeline-path", runner,
+        env=placeholders,
+    )  # fmt: skip

@@ -67,11 +67,12 @@ def run(config: PipelineConfig) -> RunSummary:
     return read_latest_run(config.metadata_path, config.pipeline_name)
 
 
-def hub_commits(hub, repo_id: str) -> list[str]:
+def hub_branches(hub, repo_id: str) -> dict[str, str]:
+    """Branch -> head commit of the model repo (HFPusher pushes one branch per model version)."""
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=hub.url, token=hub.token)
-    return [commit.commit_id for commit in api.list_repo_commits(repo_id)]
+    return {ref.name: ref.target_commit for ref in api.list_repo_refs(repo_id).branches}
 
 
 def evaluation(summary: RunSummary) -> dict[str, str]:
@@ -97,7 +98,8 @@ def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_confi
 
     hf = first_run.component(HF_PUSHER).results
     assert hf["pushed_model.pushed"] == "1"
-    assert hf["pushed_model.commit_id"] in hub_commits(hub, base_config.hf_model_repo_id)
+    branches = hub_branches(hub, base_config.hf_model_repo_id)
+    assert branches[hf["pushed_model.branch"]] == hf["pushed_model.commit_id"]
 
 
 def test_second_run_without_changes_is_served_from_the_cache(first_run, base_config):
@@ -108,15 +110,15 @@ def test_second_run_without_changes_is_served_from_the_cache(first_run, base_con
     assert again.component(TRAINER).outputs == first_run.component(TRAINER).outputs
 
 
-def assert_nothing_pushed(summary: RunSummary, config: PipelineConfig, hub, commits_before):
+def assert_nothing_pushed(summary: RunSummary, config: PipelineConfig, hub, branches_before):
     assert summary.component(PUSHER).results["pushed_model.pushed"] == "0"
     assert summary.component(HF_PUSHER).results["pushed_model.pushed"] == "0"
-    assert hub_commits(hub, config.hf_model_repo_id) == commits_before
+    assert hub_branches(hub, config.hf_model_repo_id) == branches_before
     assert len(os.listdir(config.serving_model_dir)) == 1  # still only the first model
 
 
 def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_config, hub):
-    commits = hub_commits(hub, base_config.hf_model_repo_id)
+    branches = hub_branches(hub, base_config.hf_model_repo_id)
     strict = base_config.replace(min_mean_iou=0.99)
     summary = run(strict)
     assert summary.component(TRAINER).state == "cached"  # same model, only the gate changed
@@ -124,11 +126,11 @@ def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_co
     assert results["blessed"] == "False"
     assert "mean_iou" in results["failed thresholds"]
     assert "(vs baseline)" not in results["failed thresholds"]
-    assert_nothing_pushed(summary, base_config, hub, commits)
+    assert_nothing_pushed(summary, base_config, hub, branches)
 
 
 def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(first_run, base_config, hub):
-    commits = hub_commits(hub, base_config.hf_model_repo_id)
+    branches = hub_branches(hub, base_config.hf_model_repo_id)
     untrained = base_config.replace(train_steps=2, learning_rate=1e-9)
     summary = run(untrained)
     assert summary.component(TRAINER).state == "complete"
@@ -136,4 +138,4 @@ def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(first_run, base
     assert float(results["mean_iou [candidate]"]) < float(results["mean_iou [baseline]"]), results
     assert results["blessed"] == "False"
     assert "mean_iou (vs baseline)" in results["failed thresholds"]
-    assert_nothing_pushed(summary, base_config, hub, commits)
+    assert_nothing_pushed(summary, base_config, hub, branches)

@@ -55,6 +55,9 @@ class _ComponentProgress(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            print(f"{record.levelname}: {message}", file=sys.stderr, flush=True)
+            return
         if match := re.fullmatch(r"Component (\S+) is running\.", message):
             self.current = match.group(1)
             self.started[self.current] = time.monotonic()
@@ -117,15 +120,19 @@ def run_demo(config: PipelineConfig, num_images: int, seed: int = 0) -> dict[str
 
         total = len(create_pipeline(config, TARGET_LOCAL).components)
         progress = _ComponentProgress(total)
+        # TFX logs through absl at INFO: route that logger to the progress lines (and errors)
+        # only, instead of the full INFO stream.
         absl_logger = logging.getLogger("absl")
+        saved = (absl_logger.level, absl_logger.propagate)
         absl_logger.addHandler(progress)
-        previous_level = absl_logger.level
         absl_logger.setLevel(logging.INFO)
+        absl_logger.propagate = False
         try:
             run_local(config)
         finally:
             absl_logger.removeHandler(progress)
-            absl_logger.setLevel(previous_level)
+            absl_logger.setLevel(saved[0])
+            absl_logger.propagate = saved[1]
 
         summary = read_latest_run(config.metadata_path, config.pipeline_name)
         evaluation = summary.component(EVALUATOR).outputs["evaluation"][0]

@@ -8,6 +8,7 @@ Training and Vertex Endpoint through `custom_config`) and the Beam arguments (Da
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import tensorflow_model_analysis as tfma
@@ -130,11 +131,13 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                     tfma.MetricConfig(
                         class_name="MeanIoUFromProbabilities",
                         module=METRICS_MODULE,
+                        config=json.dumps({"name": MEAN_IOU}),
                         threshold=threshold(config.min_mean_iou, config.max_mean_iou_drop),
                     ),
                     tfma.MetricConfig(
                         class_name="PixelAccuracyFromProbabilities",
                         module=METRICS_MODULE,
+                        config=json.dumps({"name": PIXEL_ACCURACY}),
                         threshold=threshold(config.min_pixel_accuracy, None),
                     ),
                     tfma.MetricConfig(class_name="ExampleCount"),
@@ -298,17 +301,8 @@ def hf_pusher_component(
             if on_vertex
             else None
         ),
-        model_card={
-            "pipeline_tag": "image-segmentation",
-            "license": "apache-2.0",
-            "tags": ["unet", "mobilenetv2", "semantic-segmentation"],
-            "eval_dataset": "eval split",
-            "description": (
-                "UNet with a MobileNetV2 encoder segmenting pets (classes: "
-                + ", ".join(record_format.CLASS_NAMES)
-                + "), trained and evaluated by a TFX pipeline."
-            ),
-        },
+        # No model_card: TFX 1.16 JSON-decodes every value of a dict parameter, so its text
+        # fields fail to parse under LocalDagRunner; HFPusher's default card is used.
         **space,
     ).with_id(HF_PUSHER)
 
