@@ -3,7 +3,8 @@
 One module-scoped sequence of runs over the same ML Metadata (each later run depends on the
 earlier ones, as in real use):
 1. a trained model, low thresholds: blessed, pushed to the filesystem and to the (local) Hub;
-2. the same again: every component served from the cache;
+2. the same again: everything up to the Trainer from the cache (the Evaluator runs once more,
+   because a blessed baseline now exists), and a third time: everything from the cache;
 3. the same model, an absolute mean-IoU bound it cannot reach: not blessed, nothing pushed;
 4. a model that did not learn (learning rate ~0) against the blessed baseline: the change
    threshold fails, nothing pushed.
@@ -102,23 +103,39 @@ def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_confi
     assert branches[hf["pushed_model.branch"]] == hf["pushed_model.commit_id"]
 
 
-def test_second_run_without_changes_is_served_from_the_cache(first_run, base_config):
+def test_second_run_without_changes_reuses_the_cache(first_run, base_config, hub):
+    branches = hub_branches(hub, base_config.hf_model_repo_id)
     again = run(base_config)
-    assert {component.state for component in again.components} == {"cached"}, [
-        (c.node_id, c.state) for c in again.components
-    ]
+    upstream = [c for c in again.components if c.node_id not in (EVALUATOR, PUSHER, HF_PUSHER)]
+    resolver = "latest_blessed_model_resolver"  # a resolution node: always runs, no cache
+    assert {c.node_id: c.state for c in upstream if c.node_id != resolver} == {
+        c.node_id: "cached" for c in upstream if c.node_id != resolver
+    }
     assert again.component(TRAINER).outputs == first_run.component(TRAINER).outputs
+    # The first run had no blessed baseline; now the baseline is this same model, so TFX
+    # evaluates once more (difference 0, blessed) and the Hub push is a no-op.
+    results = evaluation(again)
+    assert results["blessed"] == "True"
+    assert float(results["mean_iou [diff]"]) == pytest.approx(0.0, abs=1e-6)
+    assert hub_branches(hub, base_config.hf_model_repo_id).keys() == branches.keys()
+    third = run(base_config)
+    assert {c.state for c in third.components if c.node_id != resolver} == {"cached"}
 
 
-def assert_nothing_pushed(summary: RunSummary, config: PipelineConfig, hub, branches_before):
+def pushed_state(config: PipelineConfig, hub) -> tuple:
+    """What both pushers have published so far: Hub branches and filesystem versions."""
+    branches = hub_branches(hub, config.hf_model_repo_id)
+    return branches, sorted(os.listdir(config.serving_model_dir))
+
+
+def assert_nothing_pushed(summary: RunSummary, config: PipelineConfig, hub, before: tuple):
     assert summary.component(PUSHER).results["pushed_model.pushed"] == "0"
     assert summary.component(HF_PUSHER).results["pushed_model.pushed"] == "0"
-    assert hub_branches(hub, config.hf_model_repo_id) == branches_before
-    assert len(os.listdir(config.serving_model_dir)) == 1  # still only the first model
+    assert pushed_state(config, hub) == before
 
 
 def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_config, hub):
-    branches = hub_branches(hub, base_config.hf_model_repo_id)
+    before = pushed_state(base_config, hub)
     strict = base_config.replace(min_mean_iou=0.99)
     summary = run(strict)
     assert summary.component(TRAINER).state == "cached"  # same model, only the gate changed
@@ -126,11 +143,11 @@ def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_co
     assert results["blessed"] == "False"
     assert "mean_iou" in results["failed thresholds"]
     assert "(vs baseline)" not in results["failed thresholds"]
-    assert_nothing_pushed(summary, base_config, hub, branches)
+    assert_nothing_pushed(summary, base_config, hub, before)
 
 
 def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(first_run, base_config, hub):
-    branches = hub_branches(hub, base_config.hf_model_repo_id)
+    before = pushed_state(base_config, hub)
     untrained = base_config.replace(train_steps=2, learning_rate=1e-9)
     summary = run(untrained)
     assert summary.component(TRAINER).state == "complete"
@@ -138,4 +155,4 @@ def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(first_run, base
     assert float(results["mean_iou [candidate]"]) < float(results["mean_iou [baseline]"]), results
     assert results["blessed"] == "False"
     assert "mean_iou (vs baseline)" in results["failed thresholds"]
-    assert_nothing_pushed(summary, base_config, hub, branches)
+    assert_nothing_pushed(summary, base_config, hub, before)

@@ -40,7 +40,7 @@ class PipelineConfig:
         "Pipeline name (Vertex: lower-case letters, digits and '-', at most 128 characters).",
     )
     local_dir: str = _setting(
-        "segpipe_runs",
+        "out/pipeline",
         "Local runs: directory holding the data, pipeline root, ML Metadata and pushed models.",
     )
     data_uri: str = _setting(

@@ -10,7 +10,7 @@
 5. prints where the model, the metrics and the pushed revision are, a per-component summary
    (state, wall time, results) read from ML Metadata, and draws predictions to a PNG.
 
-Everything lives under --local-dir (default segpipe_runs). Steps 1-2 are skipped when their
+Everything lives under --local-dir (default out/pipeline). Steps 1-2 are skipped when their
 output exists for the same inputs, so a second run with no change is served from the cache.
 """
 
