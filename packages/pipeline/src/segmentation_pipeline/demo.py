@@ -39,7 +39,7 @@ from segmentation_pipeline.pipeline import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
 DEMO_MODEL_REPO = "segmentation-unet"
 DEMO_SPACE_REPO = "segmentation-demo"
 _STAMP = "demo_inputs.json"
-PALETTE = ((255, 140, 0), (30, 30, 30), (240, 240, 240))  # pet, background, border
+PALETTE = ((255, 140, 0), (30, 30, 30), (90, 160, 255))  # pet, background, border
 
 
 class _ComponentProgress(logging.Handler):
@@ -189,7 +189,7 @@ def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> 
 
     import numpy as np
     import tensorflow as tf
-    from PIL import Image
+    from PIL import Image, ImageDraw
     from segmentation_data_prep import record_format
 
     files = sorted(glob.glob(os.path.join(config.data_location(TARGET_LOCAL), "eval", "*")))
@@ -205,8 +205,15 @@ def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> 
         predicted = serve(image_bytes=tf.constant([encoded]))["seg_mask"][0].numpy()
         predicted = palette[np.clip(predicted, 0, len(PALETTE) - 1)]
         rows.append(np.concatenate([record.image, palette[record.mask], predicted], axis=1))
+    grid = Image.fromarray(np.concatenate(rows, axis=0))
+    canvas = Image.new("RGB", (grid.width, grid.height + 16), "white")
+    canvas.paste(grid, (0, 16))
+    draw = ImageDraw.Draw(canvas)
+    width = grid.width // 3
+    for column, title in enumerate(("image", "true mask", "predicted mask")):
+        draw.text((column * width + 4, 2), title, fill="black")
     path = os.path.join(config.local_dir, "predictions.png")
-    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+    canvas.save(path)
     return os.path.abspath(path)
 
 
