@@ -30,7 +30,7 @@ PACKAGE_DEPENDENCIES = {
     "model": ["data_prep", "model"],
     "hf_pusher": ["hf_pusher"],
     "space_app": ["data_prep", "model", "hf_pusher", "space_app"],
-    "pipeline": ["data_prep", "model", "hf_pusher", "pipeline"],
+    "pipeline": ["data_prep", "model", "hf_pusher", "space_app", "pipeline"],
 }
 ENV = {
     "TF_USE_LEGACY_KERAS": "1",  # TFX/TFT 1.16 need Keras 2 (tf_keras).

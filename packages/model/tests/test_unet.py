@@ -35,6 +35,22 @@ def test_encoder_can_be_frozen_and_unfrozen(model_128):
     assert 0 < frozen < total == len(model_128.trainable_weights)
 
 
+def test_from_scratch_encoder_batchnorm_statistics_follow_training():
+    # With MobileNetV2's momentum 0.999 the moving mean would still double between 20 and 40
+    # steps (2% vs 4% of the way); it must instead be settled, or evaluation collapses.
+    model = unet.build_unet(3, 64, alpha=0.35, decoder_filters=(16, 16, 16, 16))
+    batchnorm = model.get_layer(unet.ENCODER_NAME).get_layer("bn_Conv1")
+    images = {"image_xf": np.full((2, 64, 64, 3), 0.8, np.float32)}
+    for _ in range(20):
+        model(images, training=True)
+    after_20 = batchnorm.moving_mean.numpy().copy()
+    for _ in range(20):
+        model(images, training=True)
+    after_40 = batchnorm.moving_mean.numpy()
+    assert np.abs(after_40).max() > 0
+    assert np.abs(after_40 - after_20).max() < 0.2 * np.abs(after_40).max()
+
+
 def test_local_weights_file_is_loaded(tmp_path):
     source = keras.applications.MobileNetV2(
         input_shape=(64, 64, 3), include_top=False, weights=None, alpha=0.35
