@@ -121,9 +121,9 @@ class PipelineConfig:
     )
     # --- Training and evaluation
     image_size: int = _setting(128, "Side of the square model input (must match data_prep).")
-    train_steps: int = _setting(60, "Training steps.")
+    train_steps: int = _setting(240, "Training steps.")
     eval_steps: int = _setting(4, "Evaluation steps during training.")
-    epochs: int = _setting(1, "Epochs the training steps are spread over.")
+    epochs: int = _setting(4, "Epochs the training steps are spread over.")
     batch_size: int = _setting(8, "Training batch size.")
     eval_batch_size: int = _setting(16, "Evaluation batch size during training.")
     learning_rate: float = _setting(1e-3, "Adam learning rate.")
