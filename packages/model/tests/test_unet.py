@@ -96,3 +96,10 @@ def test_imagenet_needs_a_published_alpha():
 def test_image_size_must_be_a_multiple_of_32():
     with pytest.raises(ValueError, match="multiple of 32"):
         unet.build_unet(3, 100)
+
+
+def test_building_the_unet_keeps_autograph_out_of_keras_2(model_128):
+    from tensorflow.python.autograph.impl import conversion
+
+    assert conversion.is_allowlisted(keras.layers.Conv2D.call)
+    assert conversion.is_allowlisted(keras.Model.train_step)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import tf_keras as keras
 
+from segmentation_model.autograph_rules import skip_autograph_for_keras_2
 from segmentation_model.transform import IMAGE_KEY
 
 ENCODER_NAME = "mobilenetv2_encoder"
@@ -107,6 +108,7 @@ def build_unet(
         raise ValueError(f"image_size must be a multiple of 32, got {image_size}")
     if len(decoder_filters) != len(SKIP_LAYERS) - 1:
         raise ValueError(f"decoder_filters needs {len(SKIP_LAYERS) - 1} entries")
+    skip_autograph_for_keras_2()
     base = _load_encoder(image_size, alpha, encoder_weights)
     if encoder_weights is None:
         _use_fast_batchnorm_statistics(base)
