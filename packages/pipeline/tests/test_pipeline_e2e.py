@@ -148,7 +148,7 @@ def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_co
 
 def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(first_run, base_config, hub):
     before = pushed_state(base_config, hub)
-    untrained = base_config.replace(train_steps=2, learning_rate=1e-9)
+    untrained = base_config.replace(train_steps=2, epochs=1, learning_rate=1e-9)
     summary = run(untrained)
     assert summary.component(TRAINER).state == "complete"
     results = evaluation(summary)
