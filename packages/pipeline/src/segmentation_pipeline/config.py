@@ -381,8 +381,21 @@ def parse_config(
     """Config from CLI arguments (and the environment), for scripts that take only config flags."""
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)
+    return config_from_cli(parser, parser.parse_args(argv), environ=environ)
+
+
+def config_from_cli(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    target: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> PipelineConfig:
+    """load_config (validated for `target` when given); problems exit as usage errors."""
     try:
-        return load_config(parser.parse_args(argv), environ)
+        config = load_config(args, environ)
+        if target is not None:
+            config.validate_for(target)
     except ConfigError as error:
         parser.error(str(error))
         raise  # parser.error exits; keeps type checkers happy
+    return config

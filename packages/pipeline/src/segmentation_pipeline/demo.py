@@ -29,10 +29,9 @@ from pathlib import Path
 
 from segmentation_pipeline.config import (
     TARGET_LOCAL,
-    ConfigError,
     PipelineConfig,
     add_config_arguments,
-    load_config,
+    config_from_cli,
 )
 from segmentation_pipeline.pipeline import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
 
@@ -225,11 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="synthetic data seed [0]")
     add_config_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args)
-        config.validate_for(TARGET_LOCAL)
-    except ConfigError as error:
-        parser.error(str(error))
+    config = config_from_cli(parser, args, TARGET_LOCAL)
     if args.num_images < 10:
         parser.error("--num-images must be >= 10 (both splits need examples)")
     run_demo(config, args.num_images, args.seed)

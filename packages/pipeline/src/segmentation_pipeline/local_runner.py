@@ -17,10 +17,9 @@ from tfx import v1 as tfx
 
 from segmentation_pipeline.config import (
     TARGET_LOCAL,
-    ConfigError,
     PipelineConfig,
     add_config_arguments,
-    load_config,
+    config_from_cli,
 )
 from segmentation_pipeline.pipeline import create_pipeline
 from segmentation_pipeline.run_summary import format_summary, read_latest_run
@@ -45,10 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_config_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args)
-    except ConfigError as error:
-        parser.error(str(error))
+    config = config_from_cli(parser, args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     run_local(config)
     print(format_summary(read_latest_run(config.metadata_path, config.pipeline_name)))

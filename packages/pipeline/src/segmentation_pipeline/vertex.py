@@ -23,10 +23,9 @@ from tfx import v1 as tfx
 from segmentation_pipeline.config import (
     TARGET_LOCAL,
     TARGET_VERTEX,
-    ConfigError,
     PipelineConfig,
     add_config_arguments,
-    load_config,
+    config_from_cli,
 )
 from segmentation_pipeline.pipeline import (
     create_pipeline,
@@ -124,11 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         add_config_arguments(command)
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args)
-        config.validate_for(TARGET_VERTEX)
-    except ConfigError as error:
-        parser.error(str(error))
+    config = config_from_cli(parser, args, TARGET_VERTEX)
     path = compile_pipeline(config, args.output)
     print(f"Compiled {config.pipeline_name} for Vertex AI: {path}")
     if args.command == "submit":
