@@ -2,7 +2,8 @@
 # The pipeline image: one image for every remote step. Vertex AI Pipelines runs the TFX components
 # in it, Vertex AI Training runs the Trainer in it, and Dataflow uses it as the custom SDK container
 # of the Beam steps (ExampleGen, StatisticsGen, Transform, Evaluator, data_prep). It holds exactly
-# the environment the tests run: requirements.lock installed with --no-deps, plus packages/.
+# the environment the tests run: requirements.lock (hash-checked, resolved for Python 3.11 with
+# uv.toml's metadata for tfx), plus packages/.
 #
 # Build from the repository root (the CD workflow does this and pushes to Artifact Registry):
 #   docker build -t REGION-docker.pkg.dev/PROJECT/tfx-seg/pipeline:TAG .
@@ -33,9 +34,10 @@ ENV TF_USE_LEGACY_KERAS=1 \
 WORKDIR /opt/pipeline
 
 # The locked environment first: its layer is rebuilt only when the lock changes.
-COPY requirements.lock ./
+COPY requirements.lock uv.toml ./
 RUN pip install --no-cache-dir "uv==${UV_VERSION}" \
-    && uv pip install --system --no-deps -r requirements.lock
+    && uv pip install --system --require-hashes -r requirements.lock \
+    && python -c "from google.protobuf.internal import api_implementation as a; assert a.Type() == 'upb', a.Type()"
 
 # The project's packages, installed (not editable) so the image does not depend on this source tree.
 COPY packages/ packages/

@@ -35,7 +35,7 @@ case "$command" in
   main) exec nox -s main -- "$@" ;;
   test) install_system_packages; exec nox "$@" ;;
   lock)
-    exec uv pip compile --python-version 3.10 --python-platform x86_64-manylinux_2_28 \
-      requirements.in -o requirements.lock ;;
+    exec uv pip compile --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+      --generate-hashes requirements.in -o requirements.lock ;;
   *) sed -n '2,6p' "$0" >&2; exit 2 ;;
 esac

@@ -1,8 +1,9 @@
 """One nox session per package, plus lint, end-to-end and the main job.
 
-Every session installs the one locked environment (requirements.lock, resolved for
-Python 3.10 and installed on 3.11 with --no-deps, see README) and the packages it tests in
-editable mode. The uv backend hard-links from its cache, so per-session venvs stay cheap.
+Every session installs the one locked environment (requirements.lock, resolved for Python 3.11
+with uv.toml's metadata for tfx, hash-checked, see README) and the packages it tests in editable
+mode, then refuses to run on pure-Python protobuf. The uv backend hard-links from its cache, so
+per-session venvs stay cheap.
 """
 
 from __future__ import annotations
@@ -39,8 +40,22 @@ ENV = {
 }
 
 
+# Pure-Python protobuf makes SavedModel, TFMA, MLMD and Example work several times slower, and
+# benchmarks against a baseline on another implementation meaningless: no session runs on it.
+CHECK_PROTOBUF = (
+    "from google.protobuf.internal import api_implementation as a; import sys; "
+    "sys.exit(None if a.Type() == 'upb' else f'protobuf implementation is {a.Type()!r}, not upb: "
+    "the lock must carry a protobuf with a compiled module for this Python')"
+)
+
+
+def install_lock(session: nox.Session) -> None:
+    session.install("--require-hashes", "-r", "requirements.lock")
+    session.run("python", "-c", CHECK_PROTOBUF, silent=True)
+
+
 def install(session: nox.Session, *packages: str) -> None:
-    session.install("--no-deps", "-r", "requirements.lock")
+    install_lock(session)
     for package in packages:
         session.install("--no-deps", "-e", f"packages/{package}")
     session.env.update(ENV)
@@ -54,7 +69,7 @@ def run_package_tests(session: nox.Session, package: str) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    session.install("--no-deps", "-r", "requirements.lock")
+    install_lock(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -94,7 +109,7 @@ def infra(session: nox.Session) -> None:
     import shutil
     from pathlib import Path
 
-    session.install("--no-deps", "-r", "requirements.lock")
+    install_lock(session)
     session.install("--no-deps", "--require-hashes", "-r", "infra/lint-requirements.txt")
     npm = shutil.which("npm")
     if not npm or not shutil.which("node"):

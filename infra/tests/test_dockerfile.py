@@ -64,7 +64,8 @@ def test_uv_matches_the_tools_pin() -> None:
 
 def test_installs_the_lock_and_every_package_non_editable() -> None:
     runs = [line for line in instructions() if line.startswith("RUN ")]
-    assert any("uv pip install --system --no-deps -r requirements.lock" in run for run in runs)
+    assert any("uv pip install --system --require-hashes -r requirements.lock" in run for run in runs)
+    assert any("a.Type() == 'upb'" in run for run in runs)  # compiled protobuf, never pure Python
     assert any("uv pip install --system --no-deps packages/*/" in run for run in runs)
     assert not any(" -e " in run or "--editable" in run for run in runs)
     smoke = next(run for run in runs if "python -c" in run)
@@ -87,10 +88,11 @@ def test_build_context_is_an_allowlist() -> None:
     ]
     assert lines[0] == "*"  # excludes .git, .venv, .nox, gha-creds-*.json, local runs...
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"requirements.lock", "packages"}
+    assert allowed == {"requirements.lock", "uv.toml", "packages"}
     copied = {
-        line.split()[1].rstrip("/")
+        source.rstrip("/")
         for line in instructions()
         if line.startswith("COPY ") and "--from" not in line
+        for source in line.split()[1:-1]
     }
     assert copied == allowed
