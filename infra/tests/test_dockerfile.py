@@ -64,7 +64,8 @@ def test_uv_matches_the_tools_pin() -> None:
 
 def test_installs_the_lock_and_every_package_non_editable() -> None:
     runs = [line for line in instructions() if line.startswith("RUN ")]
-    assert any("uv pip install --system --require-hashes -r requirements.lock" in run for run in runs)
+    locked_install = "uv pip install --system --require-hashes -r requirements.lock"
+    assert any(locked_install in run for run in runs)
     # The image refuses pure-Python protobuf, as every nox session does.
     assert any("a.Type() == 'upb'" in run for run in runs)
     assert any("uv pip install --system --no-deps packages/*/" in run for run in runs)
