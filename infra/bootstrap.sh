@@ -17,7 +17,7 @@ USAGE
 main() {
   parse_args "$@"
   # Check every input of every step before the first command runs.
-  validate project region bucket ar_repo hf_secret github_repo
+  validate project region bucket ar_repo hf_secret github_repo github_deploy
   require_gcloud
   local here step
   here=$(dirname "${BASH_SOURCE[0]}")

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Workload Identity Federation for GitHub Actions: a pool, an OIDC provider that accepts only
-# tokens issued to workflows of one repository (attribute condition), and the right for that
-# repository's workflows to impersonate the deployer service account. No JSON keys anywhere.
-# Prints the repository variables the CD workflow reads.
+# tokens issued to the CD job of one repository, on its default branch, in its protected
+# environment (attribute condition, lib.sh:wif_condition), and the right for such jobs to
+# impersonate the deployer service account. No JSON keys anywhere. Prints the commands that
+# create the protected environment and the repository variables the CD workflow reads.
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   cat <<USAGE
-Usage: infra/github_wif.sh --project ID --github-repo OWNER/NAME [--dry-run]
+Usage: infra/github_wif.sh --project ID --github-repo OWNER/NAME [--github-branch main] [--github-environment production] [--dry-run]
 Needs the deployer service account (infra/service_accounts.sh).
 $COMMON_USAGE
 USAGE
@@ -24,7 +25,7 @@ wif_state() {
 
 main() {
   parse_args "$@"
-  validate project github_repo bucket ar_repo hf_secret
+  validate project github_repo github_deploy bucket ar_repo hf_secret
   require_gcloud
   local number condition state current
   number=$(read_value gcloud projects describe "$PROJECT" '--format=value(projectNumber)')
@@ -33,7 +34,7 @@ main() {
   elif [ -z "$number" ]; then
     die "could not read the number of project $PROJECT"
   fi
-  condition="assertion.repository=='$GITHUB_REPO'"
+  condition=$(wif_condition)
   local pool=(gcloud iam workload-identity-pools)
   local provider=(gcloud iam workload-identity-pools providers)
   local where=(--location=global "--project=$PROJECT")
@@ -54,7 +55,7 @@ main() {
       # The condition is the security boundary: make an existing provider match this repository.
       current=$(read_value "${provider[@]}" describe "$WIF_PROVIDER_ID" "${in_pool[@]}" '--format=value(attributeCondition)')
       if [ "$current" = "$condition" ]; then
-        log "ok: provider $WIF_PROVIDER_ID accepts only $GITHUB_REPO"
+        log "ok: provider $WIF_PROVIDER_ID accepts only $GITHUB_REPO's $GITHUB_ENVIRONMENT jobs on $GITHUB_BRANCH"
       else
         run "${provider[@]}" update-oidc "$WIF_PROVIDER_ID" "${in_pool[@]}" "--attribute-condition=$condition" \
           "--attribute-mapping=$ATTRIBUTE_MAPPING"
@@ -66,10 +67,15 @@ main() {
   esac
 
   local principal="principalSet://iam.googleapis.com/projects/$number/locations/global/workloadIdentityPools/$WIF_POOL_ID/attribute.repository/$GITHUB_REPO"
-  log "$principal -> roles/iam.workloadIdentityUser on $DEPLOYER_SA: the repository's workflows may impersonate the deployer, nothing else"
-  grant sa "$DEPLOYER_SA" roles/iam.workloadIdentityUser "$principal"
+  log "$principal -> roles/iam.workloadIdentityUser on $DEPLOYER_SA: the repository's CD jobs the provider admits may impersonate the deployer, nothing else"
+  apply_binding add sa "$DEPLOYER_SA" roles/iam.workloadIdentityUser "$principal"
 
   cat >&2 <<VARS
+
+Create the protected environment the CD job runs in, deployable from $GITHUB_BRANCH only (add
+required reviewers in Settings > Environments > $GITHUB_ENVIRONMENT to approve each run):
+  gh api -X PUT repos/$GITHUB_REPO/environments/$GITHUB_ENVIRONMENT -F 'deployment_branch_policy[protected_branches]=false' -F 'deployment_branch_policy[custom_branch_policies]=true'
+  gh api -X POST repos/$GITHUB_REPO/environments/$GITHUB_ENVIRONMENT/deployment-branch-policies -f name=$GITHUB_BRANCH -f type=branch
 
 Set these GitHub repository variables (Settings > Secrets and variables > Actions > Variables;
 none of them is a secret), e.g. with the GitHub CLI:

@@ -64,6 +64,8 @@ parse_args() {
   AR_REPO=${AR_REPO:-tfx-seg}
   HF_SECRET=${HF_TOKEN_SECRET:-hf-token}
   GITHUB_REPO=${GITHUB_REPO:-}
+  GITHUB_BRANCH=${GITHUB_BRANCH:-main}
+  GITHUB_ENVIRONMENT=${GITHUB_ENVIRONMENT:-production}
   DRY_RUN=0
   ASSUME_YES=0
   TOKEN_FROM_STDIN=0
@@ -83,6 +85,10 @@ parse_args() {
       --hf-secret=*) HF_SECRET=${1#*=} ;;
       --github-repo) GITHUB_REPO=$(flag_value "$@"); shift ;;
       --github-repo=*) GITHUB_REPO=${1#*=} ;;
+      --github-branch) GITHUB_BRANCH=$(flag_value "$@"); shift ;;
+      --github-branch=*) GITHUB_BRANCH=${1#*=} ;;
+      --github-environment) GITHUB_ENVIRONMENT=$(flag_value "$@"); shift ;;
+      --github-environment=*) GITHUB_ENVIRONMENT=${1#*=} ;;
       --dry-run) DRY_RUN=1 ;;
       --yes) ASSUME_YES=1 ;;
       --token-from-stdin) TOKEN_FROM_STDIN=1 ;;
@@ -112,6 +118,9 @@ COMMON_USAGE='Common flags (environment variable in brackets):
   --ar-repo NAME       Artifact Registry Docker repository [AR_REPO] (tfx-seg)
   --hf-secret NAME     Secret Manager secret holding the HF token [HF_TOKEN_SECRET] (hf-token)
   --github-repo O/N    GitHub repository allowed to deploy, owner/name [GITHUB_REPO]
+  --github-branch B    the only branch whose CD runs may deploy (the default branch) [GITHUB_BRANCH] (main)
+  --github-environment E
+                       the protected GitHub environment of the CD job [GITHUB_ENVIRONMENT] (production)
   --dry-run            print the gcloud commands instead of running them (runs none, not even reads)
   -h, --help           this text'
 
@@ -128,6 +137,7 @@ validate() {
       ar_repo) validate_ar_repo ;;
       hf_secret) validate_hf_secret ;;
       github_repo) validate_github_repo ;;
+      github_deploy) validate_github_deploy ;;
       *) die "internal: no validator for '$name'" ;;
     esac
   done
@@ -176,6 +186,23 @@ validate_github_repo() {
   case "${GITHUB_REPO#*/}" in
     . | ..) die "invalid GitHub repository name in '$GITHUB_REPO'" ;;
   esac
+}
+
+# The branch and environment go into the provider's CEL condition between single quotes: only
+# characters that cannot end the string literal.
+validate_github_deploy() {
+  [[ "$GITHUB_BRANCH" =~ ^[A-Za-z0-9][A-Za-z0-9._/-]{0,243}$ && "$GITHUB_BRANCH" != *..* ]] ||
+    die "invalid branch '$GITHUB_BRANCH': the default branch's name (e.g. main), letters, digits, '.', '_', '-' and '/'"
+  [[ "$GITHUB_ENVIRONMENT" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$ ]] ||
+    die "invalid GitHub environment '$GITHUB_ENVIRONMENT': letters, digits, '.', '_' and '-' (e.g. production)"
+}
+
+# wif_condition: the OIDC provider's attribute condition. A token is accepted only from a job of
+# this repository, running on the default branch, in the protected environment the CD job names
+# (the environment's branch policy and reviewers gate which runs get GCP credentials at all).
+wif_condition() {
+  printf "assertion.repository=='%s' && assertion.ref=='refs/heads/%s' && assertion.environment=='%s'" \
+    "$GITHUB_REPO" "$GITHUB_BRANCH" "$GITHUB_ENVIRONMENT"
 }
 
 # --- gcloud ----------------------------------------------------------------------------------
@@ -286,28 +313,23 @@ has_binding() {
   grep -qxF "$(printf '%s\t%s' "$role" "$member")" <<<"$policy"
 }
 
-# grant KIND RESOURCE ROLE MEMBER: adds the binding unless it is there.
-grant() {
-  local kind=$1 resource=$2 role=$3 member=$4 extra=()
-  if has_binding "$kind" "$resource" "$role" "$member"; then
+# apply_binding add|remove KIND RESOURCE ROLE MEMBER: adds the binding unless it is there, or
+# removes it if it is there (a dry run prints either command).
+apply_binding() {
+  local action=$1 kind=$2 resource=$3 role=$4 member=$5 present=0 extra=()
+  case "$action" in
+    add | remove) ;;
+    *) die "internal: apply_binding needs add or remove, not '$action'" ;;
+  esac
+  has_binding "$kind" "$resource" "$role" "$member" && present=1
+  if [ "$action" = add ] && [ "$present" = 1 ]; then
     log "ok: $member already has $role on $kind $resource"
     return 0
   fi
+  [ "$action" = remove ] && [ "$present" = 0 ] && [ "$DRY_RUN" = 0 ] && return 0
   iam_target "$kind" "$resource"
   [ "$kind" = project ] && extra=(--condition=None)
-  run_retry "${IAM_CMD[@]}" add-iam-policy-binding "${IAM_RES[@]}" \
-    "--member=$member" "--role=$role" "${extra[@]}" --format=none
-}
-
-# revoke KIND RESOURCE ROLE MEMBER: removes the binding if it is there.
-revoke() {
-  local kind=$1 resource=$2 role=$3 member=$4 extra=()
-  if [ "$DRY_RUN" = 0 ] && ! has_binding "$kind" "$resource" "$role" "$member"; then
-    return 0
-  fi
-  iam_target "$kind" "$resource"
-  [ "$kind" = project ] && extra=(--condition=None)
-  run "${IAM_CMD[@]}" remove-iam-policy-binding "${IAM_RES[@]}" \
+  run_retry "${IAM_CMD[@]}" "$action-iam-policy-binding" "${IAM_RES[@]}" \
     "--member=$member" "--role=$role" "${extra[@]}" --format=none
 }
 

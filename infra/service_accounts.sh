@@ -51,7 +51,7 @@ main() {
   local kind resource role member why
   while IFS='|' read -r kind resource role member why; do
     log "$member -> $role on $kind $resource: $why"
-    grant "$kind" "$resource" "$role" "$member"
+    apply_binding add "$kind" "$resource" "$role" "$member"
   done < <(iam_bindings)
 }
 

@@ -62,7 +62,7 @@ main() {
   local kind resource role member
   while IFS='|' read -r kind resource role member _; do
     if [ "$kind" = project ] || { [ "$KEEP_DATA" = 1 ] && [ "$kind" != sa ]; }; then
-      revoke "$kind" "$resource" "$role" "$member"
+      apply_binding remove "$kind" "$resource" "$role" "$member"
     fi
   done < <(iam_bindings)
 

@@ -11,23 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fake_gcloud import MUTATING_VERBS
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 FAKE_GCLOUD = Path(__file__).with_name("fake_gcloud.py")
-# Verbs that change a project; a second bootstrap run must issue none of them.
-MUTATING_VERBS = {
-    "create",
-    "create-oidc",
-    "update-oidc",
-    "delete",
-    "undelete",
-    "enable",
-    "add",
-    "rm",
-    "add-iam-policy-binding",
-    "remove-iam-policy-binding",
-}
 # Linters the infra nox session installs; there a missing one fails instead of skipping.
 REQUIRE_LINTERS = os.environ.get("INFRA_REQUIRE_LINTERS") == "1"
 

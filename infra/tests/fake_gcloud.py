@@ -17,21 +17,24 @@ import os
 import sys
 from pathlib import Path
 
-VERBS = {
-    "describe",
-    "create",
-    "create-oidc",
-    "update-oidc",
-    "delete",
-    "undelete",
-    "enable",
-    "list",
-    "add",
-    "rm",
-    "add-iam-policy-binding",
-    "remove-iam-policy-binding",
-    "get-iam-policy",
-}
+# The gcloud verbs the scripts use. The tests import MUTATING_VERBS: a second bootstrap run
+# must issue none of them.
+MUTATING_VERBS = frozenset(
+    {
+        "create",
+        "create-oidc",
+        "update-oidc",
+        "delete",
+        "undelete",
+        "enable",
+        "add",
+        "rm",
+        "add-iam-policy-binding",
+        "remove-iam-policy-binding",
+    }
+)
+READ_VERBS = frozenset({"describe", "list", "get-iam-policy"})
+VERBS = MUTATING_VERBS | READ_VERBS
 PROJECT_NUMBER = "123456789012"
 
 

