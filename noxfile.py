@@ -17,6 +17,7 @@ nox.options.sessions = [
     "lint",
     "data_prep",
     "model",
+    "local_hub",
     "hf_pusher",
     "space_app",
     "pipeline",
@@ -29,9 +30,10 @@ PYTHON = "3.11"
 PACKAGE_DEPENDENCIES = {
     "data_prep": ["data_prep"],
     "model": ["data_prep", "model"],
-    "hf_pusher": ["hf_pusher"],
-    "space_app": ["data_prep", "model", "hf_pusher", "space_app"],
-    "pipeline": ["data_prep", "model", "hf_pusher", "space_app", "pipeline"],
+    "local_hub": ["local_hub"],
+    "hf_pusher": ["local_hub", "hf_pusher"],  # local_hub: the tests' Hub stand-in
+    "space_app": ["data_prep", "model", "hf_pusher", "local_hub", "space_app"],
+    "pipeline": ["data_prep", "model", "hf_pusher", "space_app", "local_hub", "pipeline"],
 }
 ENV = {
     "TF_USE_LEGACY_KERAS": "1",  # TFX/TFT 1.16 need Keras 2 (tf_keras).
@@ -82,6 +84,11 @@ def data_prep(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def model(session: nox.Session) -> None:
     run_package_tests(session, "model")
+
+
+@nox.session(python=PYTHON)
+def local_hub(session: nox.Session) -> None:
+    run_package_tests(session, "local_hub")
 
 
 @nox.session(python=PYTHON)
@@ -139,7 +146,7 @@ def infra(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """The slow end-to-end tests of every package (full pipeline, browser, multi-process Beam)."""
-    install(session, "data_prep", "model", "hf_pusher", "space_app", "pipeline")
+    install(session, *PACKAGE_DEPENDENCIES["pipeline"])
     # One pytest per package: each package's tests run under its own pytest config.
     # Exit code 5 ("no tests collected") means that package has no slow tests.
     for package in PACKAGE_DEPENDENCIES:
@@ -149,7 +156,7 @@ def e2e(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def main(session: nox.Session) -> None:
     """The main job, offline: sample data -> data_prep -> full TFX pipeline -> local Hub push."""
-    install(session, "data_prep", "model", "hf_pusher", "space_app", "pipeline")
+    install(session, *PACKAGE_DEPENDENCIES["pipeline"])
     session.run("python", "-m", "segmentation_pipeline.demo", *session.posargs)
 
 

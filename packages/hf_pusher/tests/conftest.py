@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hf_local_hub import LocalHub
 from hf_pusher_helpers import TOKEN, USER
 from huggingface_hub import HfApi
-from tfx_hf_pusher.local_hub import LocalHub
 
 
 @pytest.fixture

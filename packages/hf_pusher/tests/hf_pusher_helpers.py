@@ -6,8 +6,8 @@ import hashlib
 import secrets
 from pathlib import Path
 
+from hf_local_hub import LocalHub
 from huggingface_hub import snapshot_download
-from tfx_hf_pusher.local_hub import LocalHub
 
 # A distinctive token: tests grep logs, metadata and files for it.
 TOKEN = f"hf_{secrets.token_hex(20)}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hf_local_hub import LocalHub
 from hf_pusher_helpers import TOKEN, USER, download, tree_digest, write_tfma_evaluation
 from huggingface_hub import HfApi
 from ml_metadata.metadata_store import metadata_store
@@ -19,7 +20,6 @@ from tfx.types import standard_artifacts
 from tfx_hf_pusher.component import HFPusher
 from tfx_hf_pusher.credentials import TokenNotFoundError
 from tfx_hf_pusher.executor import Executor
-from tfx_hf_pusher.local_hub import LocalHub
 
 REPO = f"{USER}/pets-unet"
 SPACE = f"{USER}/pets-demo"
@@ -154,11 +154,8 @@ def test_pipeline_pushes_and_records_results_without_the_token(
     files = download(hub, REPO, commit_id, tmp_path / "cache")
     card = files["README.md"].decode()
     meta = yaml.safe_load(card.split("---\n")[1])
-    assert meta["tfx_pipeline"] == {
-        "pipeline": "pets-hf",
-        "component": "HFPusher",
-        "model_uri": str(model_dir),
-    }
+    assert meta["tfx_pipeline"] == {"pipeline": "pets-hf", "component": "HFPusher"}
+    assert str(model_dir) not in card and str(tmp_path) not in card  # no private paths
     space = download(hub, SPACE, "main", tmp_path / "space", repo_type="space")
     assert space["app.py"].decode() == f'MODEL = "{REPO}@{commit_id}"\n'
 

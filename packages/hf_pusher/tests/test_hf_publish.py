@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hf_local_hub import LocalHub
 from hf_pusher_helpers import TOKEN, USER, download, read_tree, tree_digest
 from huggingface_hub import HfApi
 from tfx_hf_pusher import publish
-from tfx_hf_pusher.local_hub import LocalHub
 from tfx_hf_pusher.model_card import CardInfo
 
 REPO = f"{USER}/pets-unet"
@@ -95,7 +95,7 @@ def test_push_blessed_model_and_download_it_back(
         "pixel_accuracy": 0.9,
     }
     body = readme.decode()
-    assert "gs://bucket/pets/train" in body and f'revision="{result.branch}"' in body
+    assert f'revision="{result.branch}"' in body
     assert "`serving_default`: `features` float[None, 64] -> `scores` float[None, 64]" in body
     assert tree_digest(saved_model.parent) == before  # nothing written into the input artifact
 

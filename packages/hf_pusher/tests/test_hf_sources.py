@@ -6,9 +6,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from hf_local_hub import LocalHub
 from hf_pusher_helpers import TOKEN, USER, download, write_tfma_evaluation
 from tfx_hf_pusher import credentials, publish
-from tfx_hf_pusher.local_hub import LocalHub
 from tfx_hf_pusher.model_card import read_tfma_metrics
 
 

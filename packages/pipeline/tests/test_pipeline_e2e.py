@@ -36,7 +36,7 @@ def data_dir(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    from tfx_hf_pusher.local_hub import LocalHub
+    from hf_local_hub import LocalHub
 
     token = f"hf_{secrets.token_hex(16)}"
     saved = dict(os.environ)

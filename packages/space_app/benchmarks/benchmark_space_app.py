@@ -25,11 +25,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import numpy as np
 from gradio_client import Client, handle_file
+from hf_local_hub import LocalHub
 from segmentation_data_prep.synthetic import write_synthetic_pet_dataset
 from segmentation_space_app import template_dir
 from segmentation_space_app.local import serve_space_app
 from segmentation_space_app.testing import export_untrained_model, publish_model
-from tfx_hf_pusher.local_hub import LocalHub
 
 REPO_ID = "local-user/pet-segmentation-benchmark"
 TOKEN = "hf_benchmark_token"

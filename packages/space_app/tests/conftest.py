@@ -81,7 +81,7 @@ def palette() -> logic.Palette:
 
 @pytest.fixture(scope="session")
 def local_hub(tmp_path_factory: pytest.TempPathFactory):
-    from tfx_hf_pusher.local_hub import LocalHub
+    from hf_local_hub import LocalHub
 
     with LocalHub(tmp_path_factory.mktemp("hub"), token=TOKEN) as hub:
         yield hub

@@ -16,28 +16,40 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from tfx_hf_pusher import executor
 from tfx_hf_pusher.credentials import DEFAULT_TOKEN_ENV_VAR
-
-MODEL_KEY = "model"
-MODEL_BLESSING_KEY = "model_blessing"
-EVALUATION_KEY = "evaluation"
-PUSHED_MODEL_KEY = "pushed_model"
+from tfx_hf_pusher.spec_keys import (
+    ENDPOINT_KEY,
+    EVALUATION_KEY,
+    MODEL_BLESSING_KEY,
+    MODEL_CARD_KEY,
+    MODEL_KEY,
+    PRIVATE_KEY,
+    PUSHED_MODEL_KEY,
+    REPO_ID_KEY,
+    SPACE_PLACEHOLDERS_KEY,
+    SPACE_PRIVATE_KEY,
+    SPACE_REPO_ID_KEY,
+    SPACE_SDK_KEY,
+    SPACE_TEMPLATE_KEY,
+    TOKEN_ENV_VAR_KEY,
+    TOKEN_SECRET_KEY,
+)
 
 
 class HFPusherSpec(types.ComponentSpec):
     """Inputs, outputs and parameters of :class:`HFPusher`."""
 
     PARAMETERS = {
-        "repo_id": ExecutionParameter(type=str),
-        "private": ExecutionParameter(type=int, optional=True),
-        "endpoint": ExecutionParameter(type=str, optional=True),
-        "token_env_var": ExecutionParameter(type=str, optional=True),
-        "token_secret": ExecutionParameter(type=str, optional=True),
-        "model_card": ExecutionParameter(type=dict[str, Any], optional=True),
-        "space_repo_id": ExecutionParameter(type=str, optional=True),
-        "space_template": ExecutionParameter(type=str, optional=True),
-        "space_sdk": ExecutionParameter(type=str, optional=True),
-        "space_private": ExecutionParameter(type=int, optional=True),
-        "space_placeholders": ExecutionParameter(type=dict[str, str], optional=True),
+        REPO_ID_KEY: ExecutionParameter(type=str),
+        PRIVATE_KEY: ExecutionParameter(type=int, optional=True),
+        ENDPOINT_KEY: ExecutionParameter(type=str, optional=True),
+        TOKEN_ENV_VAR_KEY: ExecutionParameter(type=str, optional=True),
+        TOKEN_SECRET_KEY: ExecutionParameter(type=str, optional=True),
+        MODEL_CARD_KEY: ExecutionParameter(type=dict[str, Any], optional=True),
+        SPACE_REPO_ID_KEY: ExecutionParameter(type=str, optional=True),
+        SPACE_TEMPLATE_KEY: ExecutionParameter(type=str, optional=True),
+        SPACE_SDK_KEY: ExecutionParameter(type=str, optional=True),
+        SPACE_PRIVATE_KEY: ExecutionParameter(type=int, optional=True),
+        SPACE_PLACEHOLDERS_KEY: ExecutionParameter(type=dict[str, str], optional=True),
     }
     INPUTS = {
         MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
@@ -98,20 +110,22 @@ class HFPusher(base_component.BaseComponent):
         if "/" not in repo_id:
             raise ValueError(f"repo_id must be 'namespace/name', got '{repo_id}'.")
         spec = HFPusherSpec(
-            model=model,
-            model_blessing=model_blessing,
-            evaluation=evaluation,
-            pushed_model=types.Channel(type=standard_artifacts.PushedModel),
-            repo_id=repo_id,
-            private=int(private),
-            endpoint=endpoint,
-            token_env_var=token_env_var,
-            token_secret=token_secret,
-            model_card=model_card,
-            space_repo_id=space_repo_id,
-            space_template=space_template,
-            space_sdk=space_sdk,
-            space_private=int(space_private),
-            space_placeholders=space_placeholders,
+            **{
+                MODEL_KEY: model,
+                MODEL_BLESSING_KEY: model_blessing,
+                EVALUATION_KEY: evaluation,
+                PUSHED_MODEL_KEY: types.Channel(type=standard_artifacts.PushedModel),
+                REPO_ID_KEY: repo_id,
+                PRIVATE_KEY: int(private),
+                ENDPOINT_KEY: endpoint,
+                TOKEN_ENV_VAR_KEY: token_env_var,
+                TOKEN_SECRET_KEY: token_secret,
+                MODEL_CARD_KEY: model_card,
+                SPACE_REPO_ID_KEY: space_repo_id,
+                SPACE_TEMPLATE_KEY: space_template,
+                SPACE_SDK_KEY: space_sdk,
+                SPACE_PRIVATE_KEY: int(space_private),
+                SPACE_PLACEHOLDERS_KEY: space_placeholders,
+            }
         )
         super().__init__(spec=spec)

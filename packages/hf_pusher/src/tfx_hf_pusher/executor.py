@@ -18,6 +18,7 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from tfx_hf_pusher import credentials, publish
+from tfx_hf_pusher import spec_keys as keys
 from tfx_hf_pusher.model_card import CardInfo, read_tfma_metrics
 
 logger = logging.getLogger(__name__)
@@ -34,55 +35,58 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         """Push unless the blessing says no; the token is read here, never from parameters."""
         self._log_startup(input_dict, output_dict, exec_properties)
-        pushed_model = artifact_utils.get_single_instance(output_dict["pushed_model"])
-        blessings = input_dict.get("model_blessing") or []
+        pushed_model = artifact_utils.get_single_instance(output_dict[keys.PUSHED_MODEL_KEY])
+        blessings = input_dict.get(keys.MODEL_BLESSING_KEY) or []
         if blessings and blessings[0].get_int_custom_property("blessed") != 1:
             logger.info("Model not blessed by %s: not pushing.", blessings[0].uri)
-            pushed_model.set_int_custom_property("pushed", 0)
+            pushed_model.set_int_custom_property(keys.PUSHED_PROPERTY, 0)
             return
 
-        model_artifact = artifact_utils.get_single_instance(input_dict["model"])
+        model_artifact = artifact_utils.get_single_instance(input_dict[keys.MODEL_KEY])
         model_dir = path_utils.serving_model_path(
             model_artifact.uri, path_utils.is_old_model_artifact(model_artifact)
         )
-        env_var = exec_properties.get("token_env_var") or credentials.DEFAULT_TOKEN_ENV_VAR
-        secret = exec_properties.get("token_secret") or None
+        env_var = exec_properties.get(keys.TOKEN_ENV_VAR_KEY) or credentials.DEFAULT_TOKEN_ENV_VAR
+        secret = exec_properties.get(keys.TOKEN_SECRET_KEY) or None
         token = credentials.resolve_token(env_var, secret)
-        evaluations = input_dict.get("evaluation") or []
+        evaluations = input_dict.get(keys.EVALUATION_KEY) or []
         metrics = read_tfma_metrics(evaluations[0].uri) if evaluations else {}
         space = None
-        if exec_properties.get("space_repo_id"):
+        if exec_properties.get(keys.SPACE_REPO_ID_KEY):
             space = publish.SpaceConfig(
-                repo_id=exec_properties["space_repo_id"],
-                template=exec_properties["space_template"],
-                sdk=exec_properties.get("space_sdk") or "gradio",
-                private=bool(exec_properties.get("space_private", 0)),
-                placeholders=_json_dict(exec_properties.get("space_placeholders"))
+                repo_id=exec_properties[keys.SPACE_REPO_ID_KEY],
+                template=exec_properties[keys.SPACE_TEMPLATE_KEY],
+                sdk=exec_properties.get(keys.SPACE_SDK_KEY) or "gradio",
+                private=bool(exec_properties.get(keys.SPACE_PRIVATE_KEY, 0)),
+                placeholders=_json_dict(exec_properties.get(keys.SPACE_PLACEHOLDERS_KEY))
                 or dict(publish.DEFAULT_PLACEHOLDERS),
             )
         result = publish.publish_model(
             model_dir,
-            repo_id=exec_properties["repo_id"],
+            repo_id=exec_properties[keys.REPO_ID_KEY],
             token=token,
-            endpoint=exec_properties.get("endpoint") or None,
-            private=exec_properties.get("private") != 0,  # unset -> private, the safe default
-            card=CardInfo.from_dict(_json_dict(exec_properties.get("model_card"))),
+            endpoint=exec_properties.get(keys.ENDPOINT_KEY) or None,
+            # unset -> private, the safe default
+            private=exec_properties.get(keys.PRIVATE_KEY) != 0,
+            card=CardInfo.from_dict(_json_dict(exec_properties.get(keys.MODEL_CARD_KEY))),
             metrics=metrics,
-            pipeline=self._provenance(model_artifact),
+            pipeline=self._provenance(),
             space=space,
             token_source=f"the token from Secret Manager ({secret})"
             if secret
             else f"the token in ${env_var}",
         )
-        pushed_model.set_int_custom_property("pushed", 1)
-        pushed_model.set_string_custom_property("pushed_destination", result.repo_url)
-        pushed_model.set_string_custom_property("pushed_version", result.version)
-        for key in ("repo_id", "branch", "commit_id", "repo_url", "space_url"):
+        pushed_model.set_int_custom_property(keys.PUSHED_PROPERTY, 1)
+        pushed_model.set_string_custom_property(keys.PUSHED_DESTINATION_PROPERTY, result.repo_url)
+        pushed_model.set_string_custom_property(keys.PUSHED_VERSION_PROPERTY, result.version)
+        for key in keys.RESULT_PROPERTIES:
             pushed_model.set_string_custom_property(key, getattr(result, key))
 
-    def _provenance(self, model: types.Artifact) -> dict[str, str]:
-        """Stable facts about where the model came from (no run id: the card stays idempotent)."""
-        facts = {"model_uri": model.uri}
+    def _provenance(self) -> dict[str, str]:
+        """Stable facts about where the model came from, fit for a public card: pipeline and
+        component names (no run id, so the card stays idempotent; no artifact URI, a private
+        local or gs:// location that ML Metadata already records)."""
+        facts: dict[str, str] = {}
         if self._context is not None and self._context.pipeline_info is not None:
             facts["pipeline"] = self._context.pipeline_info.id
         if self._context is not None and self._context.pipeline_node is not None:

@@ -7,15 +7,34 @@ version twice produces the same bytes and the Hub client skips the unchanged fil
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+logger = logging.getLogger(__name__)
+
 BASE_TAGS = ("tfx", "tensorflow", "saved_model")
+# Storage locations that mean something only inside the pipeline's machines and buckets: a public
+# card must not publish them (they reveal bucket and user names, and help nobody).
+_PRIVATE_LOCATION_RE = re.compile(r"^\s*(?:(?:gs|s3|file|hdfs)://|/|~|[A-Za-z]:[\\/])")
+
+
+def is_private_location(value: str) -> bool:
+    """Whether ``value`` is a local absolute path or a storage URI (gs://, s3://, file://)."""
+    return bool(_PRIVATE_LOCATION_RE.match(value))
+
+
+def _public(what: str, value: str) -> bool:
+    if is_private_location(value):
+        logger.warning("Leaving %s out of the public model card: it is a private location.", what)
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,8 @@ class ModelFacts:
 def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
     """Render the README: Hub metadata (with ``model-index`` for metrics) plus a short body."""
     metrics = {k: v for k, v in sorted(facts.metrics.items()) if math.isfinite(v)}
+    pipeline = {k: v for k, v in facts.pipeline.items() if _public(f"provenance '{k}'", str(v))}
+    training_data = info.training_data if _public("training_data", info.training_data) else ""
     eval_results = [
         EvalResult(
             task_type=info.pipeline_tag or "other",
@@ -95,7 +116,7 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
         model_name=facts.repo_id.split("/")[-1] if eval_results else None,
         eval_results=eval_results or None,
         model_version=facts.version,
-        tfx_pipeline=dict(facts.pipeline) or None,
+        tfx_pipeline=pipeline or None,
     )
     body = [f"# {facts.repo_id.split('/')[-1]}", ""]
     if info.description:
@@ -121,17 +142,17 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
         body += ["## Serving signatures", ""]
         body += [f"- `{name}`: {text}" for name, text in sorted(facts.signatures.items())]
         body.append("")
-    if info.training_data or info.datasets:
+    if training_data or info.datasets:
         body += ["## Training data", ""]
-        body += [f"- {item}" for item in (info.training_data, *info.datasets) if item]
+        body += [f"- {item}" for item in (training_data, *info.datasets) if item]
         body.append("")
     if metrics:
         body += [f"## Evaluation ({info.eval_dataset})", "", "| metric | value |", "|---|---|"]
         body += [f"| {name} | {value:.4f} |" for name, value in metrics.items()]
         body.append("")
-    if facts.pipeline:
+    if pipeline:
         body += ["## Provenance", ""]
-        body += [f"- {key}: `{value}`" for key, value in sorted(facts.pipeline.items())]
+        body += [f"- {key}: `{value}`" for key, value in sorted(pipeline.items())]
         body.append("")
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(body)))
 

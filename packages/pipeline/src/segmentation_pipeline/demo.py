@@ -96,7 +96,7 @@ def prepare_data(config: PipelineConfig, num_images: int, seed: int) -> str:
 
 def run_demo(config: PipelineConfig, num_images: int, seed: int = 0) -> dict[str, str]:
     """Runs steps 1-5 of the module docstring; returns the printed locations."""
-    from tfx_hf_pusher.local_hub import LocalHub
+    from hf_local_hub import LocalHub
 
     from segmentation_pipeline.local_runner import run_local
     from segmentation_pipeline.pipeline import create_pipeline
