@@ -5,6 +5,7 @@ branches, symlinked template directories, private paths on the public card."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import socket
 import threading
@@ -104,6 +105,46 @@ def test_commit_retries_idempotent_when_the_response_is_lost(
     assert result.commit_id == after[0].commit_id
     files = download(hub, REPO, result.commit_id, tmp_path / "cache")
     assert "assets/labels.txt" not in files and "saved_model.pb" in files
+
+
+class _OnRetry(logging.Handler):
+    """Runs ``action`` once, when the pusher logs that it will retry its commit."""
+
+    def __init__(self, action) -> None:
+        super().__init__(logging.WARNING)
+        self.action, self.done = action, False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.done and record.getMessage().startswith("commit to"):
+            self.done = True
+            self.action()
+
+
+def test_commit_retries_send_parent_commit_and_never_overwrite_a_concurrent_push(
+    hub: LocalHub, api: HfApi, saved_model: Path
+) -> None:
+    first = publish.publish_model(saved_model, repo_id=REPO, token=TOKEN, retry=FAST_RETRY)
+    hub.refuse("POST", f"/api/models/{REPO}/commit/", "503", times=1)
+    # Between the refused commit and its retry, another writer commits to the same branch.
+    intruder = _OnRetry(
+        lambda: api.upload_file(
+            path_or_fileobj=b"theirs", path_in_repo="other.txt", repo_id=REPO,
+            revision=first.branch,
+        )
+    )  # fmt: skip
+    logger = logging.getLogger("tfx_hf_pusher")
+    logger.addHandler(intruder)
+    try:
+        with pytest.raises(publish.PublishError, match="moved") as raised:
+            publish.publish_model(
+                saved_model, repo_id=REPO, token=TOKEN, version=first.version,
+                card=CardInfo(description="a changed card"), retry=FAST_RETRY,
+            )  # fmt: skip
+    finally:
+        logger.removeHandler(intruder)
+    assert intruder.done and "Re-run" in str(raised.value)
+    files = {e.path for e in api.list_repo_tree(REPO, revision=first.branch, recursive=True)}
+    assert "other.txt" in files  # the other writer's commit was not overwritten
 
 
 def test_commit_retries_failed_first_push_leaves_no_version_branch(
