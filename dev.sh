@@ -2,6 +2,7 @@
 # Entry point for people and CI. Needs only python3 (3.11) on the machine.
 #   ./dev.sh main [args]   the main job (offline demo run; see README)
 #   ./dev.sh test [args]   every test: all nox sessions (args go to nox, e.g. -s model)
+#   ./dev.sh model-check --base main   train base and working tree alike, compare (report)
 #   ./dev.sh lock          regenerate requirements.lock from requirements.in
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,9 +34,10 @@ command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
   main) exec nox -s main -- "$@" ;;
+  model-check) exec nox -s model_check -- "$@" ;;
   test) install_system_packages; exec nox "$@" ;;
   lock)
     exec uv pip compile --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
       --generate-hashes requirements.in -o requirements.lock ;;
-  *) sed -n '2,6p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,7p' "$0" >&2; exit 2 ;;
 esac

@@ -161,6 +161,13 @@ def main(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def model_check(session: nox.Session) -> None:
+    """Pull-request model check: base and head trained alike, compared (see README)."""
+    install(session, "data_prep", "model", "hf_pusher", "space_app", "pipeline")
+    session.run("python", "-m", "segmentation_pipeline.model_check", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def compile_vertex(session: nox.Session) -> None:
     """Compiles the Vertex AI pipeline JSON (placeholder GCP names, Dataflow on), both ways."""
     install(session, "data_prep", "model", "hf_pusher", "space_app", "pipeline")

@@ -145,6 +145,9 @@ def test_ci_filters_follow_the_package_dependencies() -> None:
     assert {"model", "pipeline"} <= needs_model
     infra = set(filters["infra"][1:])
     assert {"infra/**", ".github/**", "Dockerfile", ".dockerignore"} <= infra
+    # The model check trains a model: it watches the code that shapes one, nothing else.
+    model_check = {p for p in filters.pop("model_check") if isinstance(p, str)}
+    assert model_check == {f"packages/{p}/**" for p in ("data_prep", "model", "pipeline")}
     assert set(filters) == set(dependencies) | {"infra"}
 
 
@@ -162,6 +165,13 @@ def test_ci_runs_every_session_through_dev_sh() -> None:
     assert jobs["e2e"]["if"] == "github.event_name != 'pull_request'"
     assert ci["on"]["push"]["branches"] == ["main"] and "schedule" in ci["on"]
     assert jobs["compile_vertex"]["if"] == "needs.changes.outputs.pipeline == 'true'"
+    assert jobs["model_check"]["if"] == (
+        "github.event_name == 'pull_request' && needs.changes.outputs.model_check == 'true'"
+    )
+    assert any(
+        "./dev.sh model-check --base" in step.get("run", "")
+        for step in jobs["model_check"]["steps"]
+    )
     for name, job in jobs.items():
         if name != "changes":
             uses = [step.get("uses", "") for step in job["steps"]]

@@ -54,6 +54,8 @@ class Hyperparameters:
     shuffle_buffer_size: training examples shuffled together (each ~250 KB at 128 px).
     mixed_precision: float16 compute on a GPU (ignored, with a warning, without one).
     seed: seed of weights init, shuffling and augmentation.
+    deterministic: TF op determinism on top of the seeds (identical metrics run to run on one
+        machine, at some cost in speed): what the pull-request model check relies on.
     """
 
     epochs: int = 10
@@ -70,6 +72,7 @@ class Hyperparameters:
     shuffle_buffer_size: int = 256
     mixed_precision: bool = False
     seed: int = 0
+    deterministic: bool = False
 
     @classmethod
     def from_custom_config(cls, custom_config: dict[str, Any] | None) -> Hyperparameters:
@@ -213,6 +216,8 @@ def run_fn(fn_args: FnArgs) -> None:
     if not fn_args.train_steps:
         raise ValueError("Trainer needs train_args.num_steps > 0 (total training steps)")
     keras.utils.set_random_seed(params.seed)
+    if params.deterministic:
+        tf.config.experimental.enable_op_determinism()
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     image_size = tf_transform_output.transformed_feature_spec()[IMAGE_KEY].shape[0]
     logger.info("Hyperparameters: %s (image size %d from Transform)", params, image_size)

@@ -127,6 +127,11 @@ class PipelineConfig:
     batch_size: int = _setting(8, "Training batch size.")
     eval_batch_size: int = _setting(16, "Evaluation batch size during training.")
     learning_rate: float = _setting(1e-3, "Adam learning rate.")
+    deterministic: bool = _setting(
+        False,
+        "Reproducible training: fixed seeds, TF op determinism, fixed data order (same machine, "
+        "same commit -> identical metrics; slower). On in CI and the model check.",
+    )
     model_alpha: float = _setting(
         0.35, "MobileNetV2 encoder width multiplier (0.35 is ~4x cheaper than 1.0)."
     )

@@ -79,6 +79,7 @@ def trainer_custom_config(config: PipelineConfig) -> dict[str, Any]:
         "learning_rate": config.learning_rate,
         "alpha": config.model_alpha,
         "decoder_filters": list(config.decoder_filters),
+        "deterministic": config.deterministic,
     }
 
 

@@ -1,0 +1,94 @@
+"""Scores an exported serving model on data_prep eval shards: confusion matrix -> IoU, accuracy.
+
+Independent of TFMA and of the Trainer's metrics on purpose: it calls the model exactly as a
+client does (`serving_default` on encoded images) and counts pixels, so the model check and the
+monitoring of a deployed model compare models on the same footing whatever built them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Pixel counts and the metrics derived from them (classes absent everywhere: IoU nan)."""
+
+    class_names: tuple[str, ...]
+    confusion: np.ndarray  # [true, predicted] pixel counts, void pixels excluded
+    examples: int
+
+    @property
+    def class_iou(self) -> dict[str, float]:
+        true_positive = np.diag(self.confusion).astype(np.float64)
+        union = self.confusion.sum(0) + self.confusion.sum(1) - true_positive
+        with np.errstate(invalid="ignore", divide="ignore"):
+            iou = np.where(union > 0, true_positive / union, np.nan)
+        return dict(zip(self.class_names, iou.tolist()))
+
+    @property
+    def mean_iou(self) -> float:
+        values = [value for value in self.class_iou.values() if not np.isnan(value)]
+        return float(np.mean(values)) if values else float("nan")
+
+    @property
+    def pixel_accuracy(self) -> float:
+        total = self.confusion.sum()
+        return float(np.trace(self.confusion) / total) if total else float("nan")
+
+    def as_dict(self) -> dict:
+        return {
+            "examples": self.examples,
+            "mean_iou": self.mean_iou,
+            "pixel_accuracy": self.pixel_accuracy,
+            "class_iou": self.class_iou,
+        }
+
+
+def confusion_matrix(
+    true: np.ndarray, predicted: np.ndarray, num_classes: int, void_label: int | None = None
+) -> np.ndarray:
+    """[num_classes, num_classes] counts of (true, predicted) pixel pairs, void pixels skipped."""
+    true, predicted = true.ravel().astype(np.int64), predicted.ravel().astype(np.int64)
+    keep = (true >= 0) & (true < num_classes)
+    if void_label is not None:
+        keep &= true != void_label
+    predicted = np.clip(predicted[keep], 0, num_classes - 1)
+    counts = np.bincount(true[keep] * num_classes + predicted, minlength=num_classes**2)
+    return counts.reshape(num_classes, num_classes)
+
+
+def eval_shards(data_dir: str) -> list[str]:
+    files = sorted(glob.glob(os.path.join(data_dir, "eval", "*")))
+    if not files:
+        raise FileNotFoundError(f"No eval shards under {os.path.join(data_dir, 'eval')}")
+    return files
+
+
+def score_serving_model(
+    model_dir: str,
+    data_dir: str,
+    class_names: Sequence[str],
+    void_label: int | None = None,
+    limit: int | None = None,
+) -> Scores:
+    """Runs `serving_default` on every eval record of `data_dir` (or the first `limit`)."""
+    import tensorflow as tf
+    from segmentation_data_prep import record_format
+
+    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+    confusion = np.zeros((len(class_names),) * 2, dtype=np.int64)
+    examples = 0
+    dataset = tf.data.TFRecordDataset(eval_shards(data_dir))
+    for raw in dataset.take(limit or -1).as_numpy_iterator():
+        record = record_format.decode_example(bytes(raw))
+        encoded = record_format.encode_png(record.image)
+        predicted = serve(image_bytes=tf.constant([encoded]))["seg_mask"][0].numpy()
+        confusion += confusion_matrix(record.mask, predicted, len(class_names), void_label)
+        examples += 1
+    return Scores(tuple(class_names), confusion, examples)
