@@ -58,7 +58,8 @@ def install_lock(session: nox.Session) -> None:
 
 def install(session: nox.Session, *packages: str) -> None:
     install_lock(session)
-    for package in packages:
+    # test_support is the shared pytest plugin (fixtures only); it is never shipped.
+    for package in ("test_support", *packages):
         session.install("--no-deps", "-e", f"packages/{package}")
     session.env.update(ENV)
 
