@@ -12,7 +12,8 @@ from conftest import REPO, require_tool, which
 DOCKERFILE = REPO / "Dockerfile"
 TEXT = DOCKERFILE.read_text()
 DOCKERIGNORE = (REPO / ".dockerignore").read_text().splitlines()
-TEST_ONLY_PACKAGES = {"local_hub"}  # the Hub stand-in: tests and the offline demo only
+# The Hub stand-in (tests and the offline demo) and the shared pytest plugin: never in the image.
+TEST_ONLY_PACKAGES = {"local_hub", "test_support"}
 
 
 def locked_version(package: str) -> str:
