@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import pytest
+from model_repos import upload_model_repo
 from segmentation_space_app import template_dir
 from segmentation_space_app.local import serve_space_app
-from segmentation_space_app.testing import export_untrained_model, publish_model
 
 # Before huggingface_hub is imported: the local Hub speaks plain HTTP and LFS, not Xet.
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
@@ -54,24 +53,7 @@ class ServedApp:
     revision: str  # the commit the app is pinned to
     head: str  # a later commit on main that breaks the model
     model_dir: Path
-    palette: logic.Palette
     log_path: Path
-
-    @functools.cached_property
-    def _serve(self):
-        import tensorflow as tf
-
-        return tf.saved_model.load(str(self.model_dir)).signatures["serving_default"]
-
-    def expected(self, data: bytes) -> tuple[np.ndarray, dict[str, float]]:
-        """What the app must return for an upload: the same SavedModel and logic, in process."""
-        import tensorflow as tf
-
-        prepared = logic.prepare_image(data)
-        raw = self._serve(image_bytes=tf.constant([prepared.model_bytes]))["seg_mask"].numpy()
-        mask = logic.check_mask(raw, prepared.size, len(self.palette.classes))
-        overlay = logic.overlay_mask(prepared.pixels, mask, self.palette)
-        return overlay, logic.class_shares(mask, self.palette.names)
 
 
 @pytest.fixture(scope="session")
@@ -105,12 +87,15 @@ def run_app(tmp_path_factory, space_files: Path, env: dict[str, str]):
 
 
 @contextlib.contextmanager
-def serve_with_env_overrides(tmp_path_factory, hub, palette, repo_id: str, model_dir: Path):
-    """Local use: push `model_dir` with the plain client, break main with a later commit, and
-    run the unpublished template pinned to the push by MODEL_REPO_ID / MODEL_REVISION."""
+def serve_with_env_overrides(
+    tmp_path_factory, hub, repo_id: str, model_dir: Path, labels: dict, extra_env: dict
+):
+    """Local use: push `model_dir` and its labels.json with the plain client, break main with a
+    later commit, and run the unpublished template pinned to the push by MODEL_REPO_ID /
+    MODEL_REVISION."""
     from huggingface_hub import HfApi
 
-    revision = publish_model(hub.url, hub.token, repo_id, model_dir)
+    revision = upload_model_repo(hub.url, hub.token, repo_id, model_dir, labels)
     broken = HfApi(endpoint=hub.url, token=hub.token).upload_file(
         path_or_fileobj=b"not a SavedModel",
         path_in_repo="saved_model.pb",
@@ -122,13 +107,14 @@ def serve_with_env_overrides(tmp_path_factory, hub, palette, repo_id: str, model
         "MODEL_REPO_ID": repo_id,
         "MODEL_REVISION": revision,
         "HF_TOKEN": "",  # a public model needs none
+        **extra_env,
     }
     with run_app(tmp_path_factory, template_dir(), env) as (url, log_path):
-        yield ServedApp(url, repo_id, revision, broken.oid, model_dir, palette, log_path)
+        yield ServedApp(url, repo_id, revision, broken.oid, model_dir, log_path)
 
 
 @contextlib.contextmanager
-def serve_published_space(tmp_path_factory, hub, palette, repo_id: str, model_dir: Path):
+def serve_published_space(tmp_path_factory, hub, repo_id: str, model_dir: Path):
     """The Space flow: tfx_hf_pusher publishes the model (private, on a version branch) and
     the Space with the placeholders filled in; the Space's files are downloaded and run with
     no model settings, only the Hub address and the HF_TOKEN secret."""
@@ -155,7 +141,7 @@ def serve_published_space(tmp_path_factory, hub, palette, repo_id: str, model_di
     main = HfApi(endpoint=hub.url, token=hub.token).repo_info(repo_id).sha
     env = {**hub.client_env(), "HF_TOKEN": hub.token}
     with run_app(tmp_path_factory, Path(space_files), env) as (url, log_path):
-        yield ServedApp(url, repo_id, result.commit_id, main, model_dir, palette, log_path)
+        yield ServedApp(url, repo_id, result.commit_id, main, model_dir, log_path)
 
 
 @pytest.fixture
@@ -165,25 +151,34 @@ def launch_app(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def standin_app(tmp_path_factory, local_hub, palette) -> Iterator[ServedApp]:
-    """The app serving the colour-rule stand-in (fast to build, predictable masks)."""
-    from serving_models import export_colour_rule_model
+def standin_app(tmp_path_factory, local_hub) -> Iterator[ServedApp]:
+    """The app serving the thirds stand-in (fast to build, masks known by hand), published with
+    STANDIN_LABELS as its labels.json."""
+    from serving_models import STANDIN_LABELS, STANDIN_QUEUE_MAX_SIZE, export_thirds_model
 
-    model_dir = export_colour_rule_model(tmp_path_factory.mktemp("standin") / "model")
+    model_dir = export_thirds_model(tmp_path_factory.mktemp("standin") / "model")
     with serve_with_env_overrides(
-        tmp_path_factory, local_hub, palette, "local-user/colour-rule", model_dir
+        tmp_path_factory,
+        local_hub,
+        "local-user/thirds",
+        model_dir,
+        STANDIN_LABELS,
+        {"QUEUE_MAX_SIZE": str(STANDIN_QUEUE_MAX_SIZE)},
     ) as app:
         yield app
 
 
 @pytest.fixture(scope="session")
-def unet_app(tmp_path_factory, local_hub, palette) -> Iterator[ServedApp]:
-    """The published Space serving the project's real UNet export (untrained; minutes)."""
+def unet_app(tmp_path_factory, local_hub) -> Iterator[ServedApp]:
+    """The published Space serving the project's real UNet export (untrained; minutes), without
+    labels.json: the app falls back to the template's palette.json."""
+    from untrained_unet import export_untrained_model
+
     work_dir = tmp_path_factory.mktemp("unet")
     model_dir = export_untrained_model(
         work_dir / "model", work_dir, image_size=64, alpha=0.35, decoder_filters=(32, 16, 16, 8)
     )
     with serve_published_space(
-        tmp_path_factory, local_hub, palette, "local-user/pet-unet", model_dir
+        tmp_path_factory, local_hub, "local-user/pet-unet", model_dir
     ) as app:
         yield app

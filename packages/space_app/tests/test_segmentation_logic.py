@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
 import segmentation_logic as logic
-from image_files import decode, encode, png_header_only, rgb_pixels
+from expected_overlays import assert_overlay
+from image_files import decode, encode, png_header_only, png_with_text_chunk_bomb, rgb_pixels
 from PIL import Image
 from segmentation_data_prep import record_format
 
@@ -20,18 +23,51 @@ def test_palette_matches_the_record_format_classes(palette):
     assert len({c.color for c in palette.classes}) == record_format.NUM_CLASSES
 
 
+def labels_file(tmp_path, classes, **extra):
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps({"classes": classes, **extra}))
+    return path
+
+
+def test_load_palette_reads_the_labels_format(tmp_path):
+    classes = [
+        {"id": 0, "name": "cat", "color": [1, 2, 3]},
+        {"id": 1, "name": "dog", "color": [255, 0, 16]},
+    ]
+    palette = logic.load_palette(labels_file(tmp_path, classes, void_label=255))
+    assert palette.names == ("cat", "dog")
+    assert palette.colors.tolist() == [[1, 2, 3], [255, 0, 16]]
+    assert palette.classes[1].hex_color == "#ff0010"
+    assert (palette.void_label, palette.overlay_alpha) == (255, 0.5)
+
+
 @pytest.mark.parametrize(
-    ("entry", "message"),
+    ("classes", "extra", "message"),
     [
-        ({"index": 1, "name": "pet", "color": "#ff0000"}, "index 1, expected 0"),
-        ({"index": 0, "name": "pet", "color": "red"}, "#rrggbb"),
+        ([{"id": 1, "name": "pet", "color": [255, 0, 0]}], {}, "id 1, expected 0"),
+        ([{"id": 0, "name": "pet", "color": "#ff0000"}], {}, r"\[r, g, b\] in 0..255"),
+        ([{"id": 0, "name": "pet", "color": [0, 0, 256]}], {}, r"\[r, g, b\] in 0..255"),
+        ([{"id": 0, "name": "", "color": [0, 0, 0]}], {}, "has no name"),
+        ([{"id": 0, "color": [0, 0, 0]}], {}, "not a labels file"),
+        ([], {}, "no classes"),
+        ([{"id": 0, "name": "pet", "color": [0, 0, 0]}], {"void_label": 0}, "void_label"),
+        ([{"id": 0, "name": "pet", "color": [0, 0, 0]}], {"overlay_alpha": 2}, "overlay_alpha"),
     ],
 )
-def test_load_palette_rejects_inconsistent_files(tmp_path, entry, message):
-    path = tmp_path / "palette.json"
-    path.write_text(json.dumps({"classes": [entry]}))
+def test_load_palette_rejects_inconsistent_files(tmp_path, classes, extra, message):
     with pytest.raises(ValueError, match=message):
-        logic.load_palette(path)
+        logic.load_palette(labels_file(tmp_path, classes, **extra))
+
+
+def test_labels_next_to_the_saved_model_win_over_the_template_palette(tmp_path, palette):
+    from segmentation_space_app import template_dir
+
+    fallback, source = logic.palette_for_model(tmp_path, template_dir())
+    assert (fallback, source.name) == (palette, "palette.json")
+    labels_file(tmp_path, [{"id": 0, "name": "cat", "color": [9, 9, 9]}])
+    published, source = logic.palette_for_model(tmp_path, template_dir())
+    assert (published.names, source.name) == (("cat",), "labels.json")
+    assert published.overlay_alpha == palette.overlay_alpha  # opacity is the app's choice
 
 
 # ----------------------------------------------------------------------- preprocessing
@@ -151,12 +187,73 @@ def test_truncated_file_is_refused():
         logic.prepare_image(data[: len(data) // 2])
 
 
+def test_issue12_item7_sixteen_bit_input_is_not_converted_through_float64():
+    """A 16-bit grayscale upload is scaled to 8 bits without a full-size float64 copy (before:
+    np.asarray(image, dtype=np.float64) and three more full-size float temporaries)."""
+    gray = np.tile(np.arange(0, 65536, 32, dtype=np.uint16), (1000, 1))[:, :2000]  # 2 MP
+    data = encode(Image.fromarray(gray), "PNG")
+    tracemalloc.start()
+    try:
+        prepared = logic.prepare_image(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    pixels = gray.size
+    assert peak < 8 * pixels, f"peak {peak / pixels:.1f} bytes per pixel"  # one float64 = 8
+    expected = np.rint(gray / 65535 * 255).astype(np.uint8)  # by hand
+    np.testing.assert_array_equal(prepared.pixels[..., 0], expected)
+    assert any("8-bit" in note for note in prepared.notes)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [("PPM", {}), ("ICO", {}), ("TGA", {}), ("PCX", {}), ("IM", {})],
+)
+def test_issue12_item7_only_the_documented_formats_are_opened(fmt, options):
+    data = encode(Image.fromarray(rgb_pixels(48, 48)), fmt, **options)
+    with Image.open(io.BytesIO(data)) as image:  # Pillow itself would read it
+        assert image.format == fmt
+    with pytest.raises(logic.InputImageError, match="supported: JPEG, PNG, WebP, GIF, BMP, TIFF"):
+        logic.prepare_image(data)
+
+
+def truncated_gif() -> bytes:
+    frames = [Image.fromarray(rgb_pixels(64, 64, seed)) for seed in range(3)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    return data[: len(data) // 3]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (png_with_text_chunk_bomb(), "malformed header.*Decompressed data too large"),
+        (png_header_only(40_000, 40_000), "too large to open safely"),
+        (encode(Image.fromarray(rgb_pixels(99, 99)), "PNG")[:-40], "truncated or corrupt"),
+        (encode(Image.fromarray(rgb_pixels(99, 99)), "TIFF")[:300], "truncated or corrupt"),
+        (encode(Image.fromarray(rgb_pixels(99, 99)), "WEBP")[:200], "not an image this app"),
+        (truncated_gif(), r"GIF file could not be decoded \(IndexError"),  # before: uncaught
+    ],
+    ids=["png-text-bomb", "decompression-bomb", "png", "tiff", "webp", "gif"],
+)
+def test_issue12_item7_every_pillow_error_becomes_the_apps_message(data, message):
+    with pytest.raises(logic.InputImageError, match=message):
+        logic.prepare_image(data)
+
+
+def test_issue12_item7_queue_max_size_is_bounded_and_configurable():
+    assert logic.queue_max_size({}) == logic.DEFAULT_QUEUE_MAX_SIZE
+    assert logic.queue_max_size({"QUEUE_MAX_SIZE": "3"}) == 3
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(logic.ConfigurationError, match="QUEUE_MAX_SIZE"):
+            logic.queue_max_size({"QUEUE_MAX_SIZE": bad})
+
+
 # ---------------------------------------------------------------------- postprocessing
 
 
-def test_check_mask_takes_a_batch_of_one():
+def test_check_mask_takes_a_batch_of_one(palette):
     mask = np.arange(35, dtype=np.uint8).reshape(1, 5, 7) % 3
-    np.testing.assert_array_equal(logic.check_mask(mask, (7, 5), 3), mask[0])
+    np.testing.assert_array_equal(logic.check_mask(mask, (7, 5), palette), mask[0])
 
 
 @pytest.mark.parametrize(
@@ -166,21 +263,65 @@ def test_check_mask_takes_a_batch_of_one():
         (np.zeros((5, 7), np.uint8), r"shape \(5, 7\)"),
         (np.zeros((1, 5, 7, 1), np.uint8), r"shape \(1, 5, 7, 1\)"),
         (np.full((1, 5, 7), 255, np.uint8), "class 255"),
+        (np.full((1, 5, 7), -1, np.int32), "class -1"),
     ],
 )
-def test_check_mask_rejects_a_broken_contract(mask, message):
+def test_check_mask_rejects_a_broken_contract(palette, mask, message):
     with pytest.raises(logic.ModelOutputError, match=message):
-        logic.check_mask(mask, (7, 5), 3)
+        logic.check_mask(mask, (7, 5), palette)
 
 
-def test_overlay_blends_each_class_colour(palette):
+def test_void_label_is_allowed_in_the_mask_and_left_unpainted(palette):
+    with_void = logic.Palette(palette.classes, 0.5, void_label=255)
+    mask = np.array([[[0, 255, 2]]], dtype=np.uint8)
+    checked = logic.check_mask(mask, (3, 1), with_void)
+    with pytest.raises(logic.ModelOutputError, match="class 7"):
+        logic.check_mask(np.array([[[0, 255, 7]]], np.uint8), (3, 1), with_void)
+    pixels = np.full((1, 3, 3), 100, dtype=np.uint8)
+    overlay = logic.overlay_mask(pixels, checked, with_void)
+    assert overlay[0, 1].tolist() == [100, 100, 100]
+    assert overlay[0, 0].tolist() != [100, 100, 100]
+
+
+def test_overlay_blends_each_class_colour():
+    classes = tuple(
+        logic.SegmentationClass(i, name, color)
+        for i, (name, color) in enumerate(
+            [("a", (0, 0, 0)), ("b", (200, 100, 0)), ("c", (255,) * 3)]
+        )
+    )
     pixels = np.full((2, 3, 3), 100, dtype=np.uint8)
     mask = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.uint8)
-    overlay = logic.overlay_mask(pixels, mask, palette)
-    alpha = palette.overlay_alpha
-    expected = (1 - alpha) * 100 + alpha * palette.colors[mask].astype(float)
-    assert np.abs(overlay.astype(float) - expected).max() <= 1
+    overlay = logic.overlay_mask(pixels, mask, logic.Palette(classes, overlay_alpha=0.5))
+    # 100 + 0.5 * (colour - 100), by hand
+    expected_by_class = {0: [50, 50, 50], 1: [150, 100, 50], 2: [177, 177, 177]}
+    for (row, column), value in np.ndenumerate(mask):
+        assert np.abs(overlay[row, column] - expected_by_class[value]).max() <= 1
     assert overlay.shape == pixels.shape and overlay.dtype == np.uint8
+
+
+def test_overlay_of_a_photo_matches_the_hand_blend(palette):
+    pixels = rgb_pixels(50, 70, seed=3)
+    mask = (np.arange(50 * 70).reshape(50, 70) % 3).astype(np.uint8)
+    overlay = logic.overlay_mask(pixels, mask, palette)
+    assert_overlay(overlay, pixels, mask, palette.colors, palette.overlay_alpha)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (37, 53), (300, 200)])
+def test_encode_png_is_lossless(shape):
+    pixels = rgb_pixels(*shape, seed=shape[0])
+    data = logic.encode_png(pixels)
+    with Image.open(io.BytesIO(data)) as image:
+        assert (image.format, image.mode, image.size) == ("PNG", "RGB", shape[::-1])
+        np.testing.assert_array_equal(np.asarray(image), pixels)
+
+
+def test_encode_png_compresses_a_smooth_image():
+    ramp = np.linspace(0, 255, 400).astype(np.uint8)
+    pixels = np.stack(
+        np.broadcast_arrays(ramp[None, :], ramp[:, None], 128 + 0 * ramp[None, :]), -1
+    )
+    assert len(logic.encode_png(pixels)) < pixels.nbytes / 10
 
 
 def test_overlay_needs_matching_sizes(palette):

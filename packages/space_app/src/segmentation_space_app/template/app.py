@@ -2,7 +2,8 @@
 
 The publisher replaces the placeholders below with the pushed model repo and commit, so the Space
 serves exactly the model it was published with. Local runs override them with environment
-variables: MODEL_REPO_ID, MODEL_REVISION, HF_ENDPOINT (another Hub), HF_TOKEN (private repos).
+variables: MODEL_REPO_ID, MODEL_REVISION, HF_ENDPOINT (another Hub), HF_TOKEN (private repos);
+QUEUE_MAX_SIZE bounds the requests waiting (default 16; more are refused with "queue is full").
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Gradio summarises its per-event analytics with pandas after every request by default: CPU the
+# next request needs (and on pandas 1.x it raises and leaks the finished event). Every 1000th.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 
 import gradio as gr
 import numpy as np
@@ -88,7 +92,7 @@ class UploadedImage(gr.Image):
 class OverlayImage(gr.Image):
     """Output gr.Image that encodes the overlay with segmentation_logic.encode_png.
 
-    Gradio's own PNG encoding (zlib level 6) takes most of a large image's request time.
+    Gradio's own PNG encoding (Pillow, zlib level 6) took most of a large image's request time.
     """
 
     is_template = True  # rendered by the frontend as a plain Image
@@ -118,7 +122,7 @@ def build_demo(
             gr.Warning(note)
         try:
             raw_mask = model.segment(prepared.model_bytes)
-            mask = logic.check_mask(raw_mask, prepared.size, len(palette.classes))
+            mask = logic.check_mask(raw_mask, prepared.size, palette)
         except Exception as error:
             logger.exception("Inference failed on a %s image", prepared.size)
             first_line = (str(error).strip().splitlines() or [""])[0][:300]
@@ -182,10 +186,14 @@ def main() -> None:
     logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logger.setLevel(logging.INFO)
     source = logic.resolve_model_source(MODEL_REPO_ID, MODEL_REVISION, os.environ)
-    palette = logic.load_palette(APP_DIR / logic.PALETTE_FILE)
-    model = SegmentationModel(download_model(source))
+    queue_max_size = logic.queue_max_size(os.environ)
+    saved_model_dir = download_model(source)
+    palette, palette_path = logic.palette_for_model(saved_model_dir, APP_DIR)
+    logger.info("Class names and colours from %s: %s", palette_path.name, ", ".join(palette.names))
+    model = SegmentationModel(saved_model_dir)
     logger.info("Serving %s at revision %s", source.repo_id, source.revision)
-    build_demo(model, palette, source).queue().launch(max_file_size=MAX_UPLOAD_SIZE)
+    demo = build_demo(model, palette, source).queue(max_size=queue_max_size)
+    demo.launch(max_file_size=MAX_UPLOAD_SIZE)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ import io
 import json
 import math
 import re
+import struct
 import warnings
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +21,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-PALETTE_FILE = "palette.json"
+PALETTE_FILE = "palette.json"  # the template's fallback labels, plus the overlay's opacity
+LABELS_FILE = "labels.json"  # published with the model, next to saved_model.pb
 MIN_SIDE = 32  # below this the model's resize turns the image into a few blurred pixels
 MAX_WORKING_PIXELS = 4096 * 4096  # larger images are downscaled to this before inference
 MAX_INPUT_PIXELS = 100_000_000  # refused outright: decoding alone would need gigabytes
+# The formats README.md documents; Pillow is not allowed to try any other (EPS, PSD, ICO...).
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 # Encoded formats the model's serving signature decodes itself (tf.io.decode_image).
 MODEL_NATIVE_FORMATS = frozenset({"JPEG", "PNG"})
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_FILTER_UP = 2
+HIGH_DEPTH_ROWS = 256  # rows scaled at a time from 16/32-bit to 8-bit: bounded temporaries
 EXIF_ORIENTATION = 0x0112
+DEFAULT_QUEUE_MAX_SIZE = 16  # waiting requests; each may hold a 25 MB upload
 _PLACEHOLDER = re.compile(r"%%[A-Z_]+%%")
 
 
@@ -59,6 +68,7 @@ class SegmentationClass:
 class Palette:
     classes: tuple[SegmentationClass, ...]
     overlay_alpha: float
+    void_label: int | None = None  # mask value of "no class": left unpainted in the overlay
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -70,29 +80,74 @@ class Palette:
         return np.array([c.color for c in self.classes], dtype=np.uint8)
 
 
-def load_palette(path: str | Path) -> Palette:
-    """Read palette.json; raises ValueError naming the file if it is inconsistent."""
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    classes = []
-    for position, entry in enumerate(raw["classes"]):
-        if entry["index"] != position:
-            raise ValueError(
-                f"{path}: class {entry['name']!r} has index {entry['index']}, "
-                f"expected {position} (classes must be listed in mask-value order)"
-            )
-        classes.append(SegmentationClass(position, entry["name"], _parse_hex(entry["color"], path)))
-    alpha = float(raw.get("overlay_alpha", 0.5))
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"{path}: overlay_alpha must be in [0, 1], got {alpha}")
+def load_palette(path: str | Path, overlay_alpha: float | None = None) -> Palette:
+    """Read a labels file (labels.json from the model repo, or the template's palette.json):
+
+        {"classes": [{"id": 0, "name": "pet", "color": [230, 25, 75]}, ...],
+         "void_label": null, "overlay_alpha": 0.5}
+
+    Classes are listed in mask-value order; `overlay_alpha` (palette.json only) defaults to 0.5
+    and the argument overrides it. Raises ValueError naming the file if it is inconsistent.
+    """
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        entries = raw["classes"]
+        classes = tuple(
+            _parse_class(position, entry, path) for position, entry in enumerate(entries)
+        )
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{path}: not a labels file ({type(error).__name__}: {error}); expected "
+            '{"classes": [{"id": 0, "name": "...", "color": [r, g, b]}, ...], "void_label": null}'
+        ) from error
     if not classes:
         raise ValueError(f"{path}: no classes listed")
-    return Palette(tuple(classes), alpha)
+    if len({c.name for c in classes}) != len(classes):
+        raise ValueError(f"{path}: class names repeat: {[c.name for c in classes]}")
+    void_label = raw.get("void_label")
+    if void_label is not None and (
+        not isinstance(void_label, int) or not len(classes) <= void_label <= 255
+    ):
+        raise ValueError(
+            f"{path}: void_label must be null or a mask value in [{len(classes)}, 255] "
+            f"(not a class id), got {void_label!r}"
+        )
+    alpha = float(raw.get("overlay_alpha", 0.5) if overlay_alpha is None else overlay_alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"{path}: overlay_alpha must be in [0, 1], got {alpha}")
+    return Palette(classes, alpha, void_label)
 
 
-def _parse_hex(color: str, path: str | Path) -> tuple[int, int, int]:
-    if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
-        raise ValueError(f"{path}: colour {color!r} is not of the form #rrggbb")
-    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+def _parse_class(position: int, entry: Mapping, path: str | Path) -> SegmentationClass:
+    name, color = entry["name"], entry["color"]
+    if entry["id"] != position:
+        raise ValueError(
+            f"{path}: class {name!r} has id {entry['id']}, expected {position} "
+            "(classes must be listed in mask-value order)"
+        )
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"{path}: class {position} has no name")
+    if not (
+        isinstance(color, list)
+        and len(color) == 3
+        and all(isinstance(v, int) and 0 <= v <= 255 for v in color)
+    ):
+        raise ValueError(f"{path}: colour of {name!r} must be [r, g, b] in 0..255, got {color!r}")
+    return SegmentationClass(position, name, (color[0], color[1], color[2]))
+
+
+def palette_for_model(
+    saved_model_dir: str | Path, template_dir: str | Path
+) -> tuple[Palette, Path]:
+    """The class names and colours the model was published with (labels.json next to its
+    saved_model.pb), else the template's palette.json; the overlay's opacity is the template's.
+    Returns the palette and the file it came from."""
+    fallback_path = Path(template_dir) / PALETTE_FILE
+    fallback = load_palette(fallback_path)
+    labels_path = Path(saved_model_dir) / LABELS_FILE
+    if not labels_path.is_file():
+        return fallback, fallback_path
+    return load_palette(labels_path, overlay_alpha=fallback.overlay_alpha), labels_path
 
 
 # ---------------------------------------------------------------------- model source
@@ -145,6 +200,17 @@ def resolve_model_source(
     return ModelSource(repo_id.strip(), revision.strip(), endpoint.rstrip("/"))
 
 
+def queue_max_size(environ: Mapping[str, str], default: int = DEFAULT_QUEUE_MAX_SIZE) -> int:
+    """Requests allowed to wait in Gradio's queue (QUEUE_MAX_SIZE); more get "queue is full"
+    instead of piling up uploads in memory."""
+    raw = environ.get("QUEUE_MAX_SIZE", "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"QUEUE_MAX_SIZE must be a positive integer, got {raw!r}.")
+    return int(raw)
+
+
 def find_saved_model_dir(snapshot_dir: str | Path) -> Path:
     """The directory holding saved_model.pb in a downloaded model repo (root or one subdir)."""
     root = Path(snapshot_dir)
@@ -184,24 +250,12 @@ def prepare_image(
 
     Decodes once. The upload's own bytes go to the model when they already are an RGB JPEG/PNG
     that needs no change; otherwise the normalised pixels are re-encoded as PNG, so the mask the
-    model returns always lines up with the pixels the overlay is drawn on.
+    model returns always lines up with the pixels the overlay is drawn on. Every way Pillow can
+    fail on a hostile or broken file becomes an InputImageError that says what to do.
     """
     if not data:
         raise InputImageError("The uploaded file is empty. Upload a JPEG or PNG photo.")
-    try:
-        with warnings.catch_warnings():  # the pixel limits below are checked explicitly
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as error:
-        raise InputImageError(
-            f"The image is too large to open safely ({error}). "
-            "Resize it below 100 megapixels and upload it again."
-        ) from error
-    except (UnidentifiedImageError, OSError) as error:
-        raise InputImageError(
-            f"The uploaded file ({len(data):,} bytes) is not an image this app can read "
-            "(supported: JPEG, PNG, WebP, GIF, BMP, TIFF). Upload a photo of a pet."
-        ) from error
+    image = _open(data)
     width, height = image.size
     fmt = image.format or "unknown"
     if width * height > max_input_pixels:
@@ -214,29 +268,71 @@ def prepare_image(
             f"The image is only {width}x{height} pixels; the model needs at least "
             f"{min_side}x{min_side}. Upload a larger photo."
         )
+    try:
+        pixels, notes = _decode_rgb(image, fmt, max_working_pixels)
+    except (OSError, SyntaxError, EOFError) as error:
+        raise InputImageError(
+            f"The {fmt} file is truncated or corrupt ({error}). Re-export it and upload it again."
+        ) from error
+    except MemoryError as error:
+        raise InputImageError(
+            f"The {width}x{height} {fmt} image needs more memory to decode than this app has. "
+            "Resize it and upload it again."
+        ) from error
+    except Exception as error:  # Pillow's decoders raise many types on bad data
+        raise InputImageError(
+            f"The {fmt} file could not be decoded ({type(error).__name__}: {error}). "
+            "Re-export it as JPEG or PNG and upload it again."
+        ) from error
+    changed = bool(notes) or fmt not in MODEL_NATIVE_FORMATS
+    model_bytes = encode_png(pixels) if changed else data
+    return PreparedImage(np.ascontiguousarray(pixels), model_bytes, (width, height), tuple(notes))
+
+
+def _open(data: bytes) -> Image.Image:
+    """Image.open restricted to SUPPORTED_FORMATS; reads the header only."""
+    supported = ", ".join(f.replace("WEBP", "WebP") for f in SUPPORTED_FORMATS)
+    try:
+        with warnings.catch_warnings():  # the pixel limits are checked explicitly
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+    except Image.DecompressionBombError as error:
+        raise InputImageError(
+            f"The image is too large to open safely ({error}). "
+            "Resize it below 100 megapixels and upload it again."
+        ) from error
+    except (UnidentifiedImageError, OSError) as error:
+        raise InputImageError(
+            f"The uploaded file ({len(data):,} bytes) is not an image this app can read "
+            f"(supported: {supported}). Upload a photo of a pet."
+        ) from error
+    except Exception as error:  # e.g. ValueError: a PNG text-chunk bomb
+        raise InputImageError(
+            f"The uploaded file ({len(data):,} bytes) has a malformed header "
+            f"({type(error).__name__}: {error}). Re-export it as JPEG or PNG and upload it again."
+        ) from error
+
+
+def _decode_rgb(
+    image: Image.Image, fmt: str, max_working_pixels: int
+) -> tuple[np.ndarray, list[str]]:
+    """Decode (first frame, upright, RGB, within the working limit) and say what changed."""
+    width, height = image.size
     notes: list[str] = []
-    changed = fmt not in MODEL_NATIVE_FORMATS
     if getattr(image, "n_frames", 1) > 1:
         notes.append(f"The {fmt} has {image.n_frames} frames; segmented the first one.")
-        changed = True
+        image.seek(0)
     scale = math.sqrt(max_working_pixels / (width * height))
     if scale < 1.0:
         target = (max(1, int(width * scale)), max(1, int(height * scale)))
         image.draft("RGB", target)  # JPEG: decode at reduced scale, far cheaper than full size
-    try:
-        image.load()
-        if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
-            image = ImageOps.exif_transpose(image)
-            notes.append("Rotated the image upright as its EXIF orientation tag asks.")
-            changed = True
-    except (OSError, ValueError, SyntaxError) as error:
-        raise InputImageError(
-            f"The {fmt} file is truncated or corrupt ({error}). Re-export it and upload it again."
-        ) from error
+    image.load()
+    if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+        image = ImageOps.exif_transpose(image)
+        notes.append("Rotated the image upright as its EXIF orientation tag asks.")
     pixels, mode_note = _to_rgb(image)
     if mode_note:
         notes.append(mode_note)
-        changed = True
     if scale < 1.0:
         target = (max(1, round(width * scale)), max(1, round(height * scale)))
         if (target[1], target[0]) != pixels.shape[:2]:
@@ -246,9 +342,7 @@ def prepare_image(
             f"Downscaled from {width}x{height} to {pixels.shape[1]}x{pixels.shape[0]} "
             f"(limit {max_working_pixels / 1e6:.1f} megapixels); the overlay has the reduced size."
         )
-        changed = True
-    model_bytes = encode_png(pixels) if changed else data
-    return PreparedImage(np.ascontiguousarray(pixels), model_bytes, (width, height), tuple(notes))
+    return pixels, notes
 
 
 def _to_rgb(image: Image.Image) -> tuple[np.ndarray, str | None]:
@@ -272,29 +366,59 @@ def _to_rgb(image: Image.Image) -> tuple[np.ndarray, str | None]:
             "The model was trained on colour photos, so expect a rougher mask."
         )
     if mode.startswith("I") or mode == "F":
-        values = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if values.max() > 255 else 255.0
-        gray = np.clip(values * (255.0 / peak), 0, 255).round().astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2), (
+        gray = Image.fromarray(_high_depth_to_uint8(np.asarray(image)))
+        return np.asarray(gray.convert("RGB")), (
             f"The image is {mode} (high bit depth grayscale); it was scaled to 8-bit RGB."
         )
     return np.asarray(image.convert("RGB")), f"Converted the image from {mode} to RGB."
 
 
+def _high_depth_to_uint8(values: np.ndarray) -> np.ndarray:
+    """16/32-bit or float grayscale to uint8 (values above 255 mean a 16-bit range), a band of
+    rows at a time so no full-size float copy is made."""
+    peak = 65535.0 if values.size and values.max() > 255 else 255.0
+    gray = np.empty(values.shape, dtype=np.uint8)
+    for top in range(0, values.shape[0], HIGH_DEPTH_ROWS):
+        band = values[top : top + HIGH_DEPTH_ROWS].astype(np.float32) * np.float32(255.0 / peak)
+        gray[top : top + HIGH_DEPTH_ROWS] = np.clip(np.rint(band), 0, 255)
+    return gray
+
+
 def encode_png(pixels: np.ndarray) -> bytes:
-    """Lossless PNG at zlib level 1: several times faster to encode than the default level 6
-    for large images, for a file a few percent larger."""
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    """Lossless RGB PNG, written here rather than by Pillow: each row gets PNG's "Up" filter
+    (difference to the row above, one numpy subtraction) and zlib level 1 compresses them all.
+    As small as Pillow's level-1 PNG for photos and overlays, and 2-3x faster to encode, since
+    Pillow tries every filter on every row."""
+    height, width, channels = pixels.shape
+    if channels != 3 or pixels.dtype != np.uint8:
+        raise ValueError(f"encode_png takes (H, W, 3) uint8, got {pixels.shape} {pixels.dtype}")
+    flat = np.ascontiguousarray(pixels).reshape(height, width * 3)
+    rows = np.empty((height, 1 + width * 3), dtype=np.uint8)
+    rows[:, 0] = PNG_FILTER_UP
+    rows[0, 1:] = flat[0]  # "Up" on the first row subtracts zeros
+    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])  # modulo 256, as PNG defines it
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return b"".join(
+        (
+            PNG_SIGNATURE,
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(rows, 1)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(body, zlib.crc32(kind))
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
 # -------------------------------------------------------------------- postprocessing
 
 
-def check_mask(mask: np.ndarray, image_size: tuple[int, int], num_classes: int) -> np.ndarray:
+def check_mask(mask: np.ndarray, image_size: tuple[int, int], palette: Palette) -> np.ndarray:
     """seg_mask of a batch of one ([1, H, W]) as (H, W) uint8, or ModelOutputError if the model
-    broke its contract."""
+    broke its contract (wrong size, or a value that is neither a class nor the void label)."""
     mask = np.asarray(mask)
     width, height = image_size
     if mask.shape != (1, height, width):
@@ -303,22 +427,35 @@ def check_mask(mask: np.ndarray, image_size: tuple[int, int], num_classes: int) 
             f"its serving signature must return [batch, height, width] at the original size."
         )
     mask = mask[0]
-    if mask.size and int(mask.max()) >= num_classes:
-        raise ModelOutputError(
-            f"The model returned class {int(mask.max())} but the palette lists only "
-            f"{num_classes} classes; palette.json and the model disagree."
-        )
+    num_classes = len(palette.classes)
+    if mask.size:
+        if palette.void_label is None:
+            found = {int(mask.min()), int(mask.max())}
+        else:
+            found = set(np.unique(mask).tolist()) - {palette.void_label}
+        for value in sorted(found):
+            if not 0 <= value < num_classes:
+                raise ModelOutputError(
+                    f"The model returned class {value} but the labels list only {num_classes} "
+                    f"classes (ids 0..{num_classes - 1}); the model and its labels disagree."
+                )
     return mask.astype(np.uint8, copy=False)
 
 
 def overlay_mask(pixels: np.ndarray, mask: np.ndarray, palette: Palette) -> np.ndarray:
-    """Blend the class colours over the image at full resolution, in integer arithmetic."""
+    """Blend the class colours over the image at full resolution: the mask becomes a palette
+    image and Pillow blends in C (out = photo + alpha * (colour - photo), truncated), several
+    times faster than the same arithmetic in numpy. Void pixels keep the photo."""
     if pixels.shape[:2] != mask.shape:
         raise ValueError(f"image {pixels.shape[:2]} and mask {mask.shape} differ in size")
-    weight = round(palette.overlay_alpha * 256)
-    painted = palette.colors[mask].astype(np.uint16)
-    blended = pixels.astype(np.uint16) * (256 - weight) + painted * weight + 128
-    return (blended >> 8).astype(np.uint8)
+    photo = Image.fromarray(pixels)
+    painted = Image.fromarray(mask, mode="P")
+    painted.putpalette(palette.colors.tobytes())
+    blended = Image.blend(photo, painted.convert("RGB"), palette.overlay_alpha)
+    if palette.void_label is not None:
+        void = Image.fromarray((mask == palette.void_label).view(np.uint8) * np.uint8(255))
+        blended.paste(photo, mask=void)
+    return np.asarray(blended)
 
 
 def class_shares(mask: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:

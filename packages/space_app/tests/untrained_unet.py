@@ -1,8 +1,8 @@
-"""Helpers for the tests and the benchmark: a real serving model, published to a local Hub.
+"""Test helper (also used by the benchmark): the project's real UNet, untrained, exported with
+its real serving signatures (TF Transform graph included).
 
-Needs the model package and TensorFlow Transform (the `test` extra); the app itself does not.
-The model is the project's real UNet exported by `segmentation_model.signatures`, untrained:
-its masks are arbitrary but it has exactly the serving graph a trained model has.
+Its masks are arbitrary but it has exactly the serving graph a trained model has. Needs the model
+package and TensorFlow Transform (the `test` extra); the app itself does not.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from segmentation_data_prep import record_format
 
-DEFAULT_IMAGE_SIZE = 128
+DEFAULT_IMAGE_SIZE = 128  # the model package default
 
 
 def write_transform_output(
@@ -75,13 +75,3 @@ def export_untrained_model(
     )
     signatures.export_serving_model(model, transform_output, str(export_dir))
     return Path(export_dir)
-
-
-def publish_model(hub_url: str, token: str, repo_id: str, model_dir: str | os.PathLike) -> str:
-    """Upload a SavedModel to a (local) Hub with the real client; returns the commit sha."""
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=hub_url, token=token)
-    api.create_repo(repo_id, exist_ok=True)
-    commit = api.upload_folder(repo_id=repo_id, folder_path=model_dir, commit_message="Model")
-    return commit.oid
