@@ -32,25 +32,37 @@ def labels_file(tmp_path, classes, **extra):
 def test_load_palette_reads_the_labels_format(tmp_path):
     classes = [
         {"id": 0, "name": "cat", "color": [1, 2, 3]},
-        {"id": 1, "name": "dog", "color": [255, 0, 16]},
+        {"id": 1, "name": "dog", "color": "#FF0010"},
     ]
-    palette = logic.load_palette(labels_file(tmp_path, classes, void_label=255))
+    palette = logic.load_palette(labels_file(tmp_path, classes, void_label=1, dataset="pets"))
     assert palette.names == ("cat", "dog")
     assert palette.colors.tolist() == [[1, 2, 3], [255, 0, 16]]
     assert palette.classes[1].hex_color == "#ff0010"
-    assert (palette.void_label, palette.overlay_alpha) == (255, 0.5)
+    assert (palette.void_label, palette.overlay_alpha) == (1, 0.5)
+
+
+def test_load_palette_reads_what_data_prep_publishes(tmp_path):
+    from segmentation_data_prep import presets
+
+    for spec in (presets.OXFORD_PET, presets.SIDEWALK):
+        path = tmp_path / f"{spec.name}.json"
+        path.write_text(json.dumps(spec.labels_json()))
+        palette = logic.load_palette(path)
+        assert palette.names == spec.class_names
+        assert [tuple(c) for c in palette.colors.tolist()] == [tuple(c) for c in spec.colors]
+        assert palette.void_label == spec.void_label
 
 
 @pytest.mark.parametrize(
     ("classes", "extra", "message"),
     [
         ([{"id": 1, "name": "pet", "color": [255, 0, 0]}], {}, "id 1, expected 0"),
-        ([{"id": 0, "name": "pet", "color": "#ff0000"}], {}, r"\[r, g, b\] in 0..255"),
+        ([{"id": 0, "name": "pet", "color": "red"}], {}, r"\[r, g, b\] in 0..255"),
         ([{"id": 0, "name": "pet", "color": [0, 0, 256]}], {}, r"\[r, g, b\] in 0..255"),
         ([{"id": 0, "name": "", "color": [0, 0, 0]}], {}, "has no name"),
         ([{"id": 0, "color": [0, 0, 0]}], {}, "not a labels file"),
         ([], {}, "no classes"),
-        ([{"id": 0, "name": "pet", "color": [0, 0, 0]}], {"void_label": 0}, "void_label"),
+        ([{"id": 0, "name": "pet", "color": [0, 0, 0]}], {"void_label": 1}, "void_label"),
         ([{"id": 0, "name": "pet", "color": [0, 0, 0]}], {"overlay_alpha": 2}, "overlay_alpha"),
     ],
 )
@@ -271,16 +283,13 @@ def test_check_mask_rejects_a_broken_contract(palette, mask, message):
         logic.check_mask(mask, (7, 5), palette)
 
 
-def test_void_label_is_allowed_in_the_mask_and_left_unpainted(palette):
-    with_void = logic.Palette(palette.classes, 0.5, void_label=255)
-    mask = np.array([[[0, 255, 2]]], dtype=np.uint8)
-    checked = logic.check_mask(mask, (3, 1), with_void)
-    with pytest.raises(logic.ModelOutputError, match="class 7"):
-        logic.check_mask(np.array([[[0, 255, 7]]], np.uint8), (3, 1), with_void)
+def test_void_class_is_left_unpainted(palette):
+    with_void = logic.Palette(palette.classes, 0.5, void_label=1)
+    mask = np.array([[0, 1, 2]], dtype=np.uint8)
     pixels = np.full((1, 3, 3), 100, dtype=np.uint8)
-    overlay = logic.overlay_mask(pixels, checked, with_void)
+    overlay = logic.overlay_mask(pixels, mask, with_void)
     assert overlay[0, 1].tolist() == [100, 100, 100]
-    assert overlay[0, 0].tolist() != [100, 100, 100]
+    assert_overlay(overlay[:, ::2], pixels[:, ::2], mask[:, ::2], palette.colors, 0.5)
 
 
 def test_overlay_blends_each_class_colour():

@@ -68,7 +68,7 @@ class SegmentationClass:
 class Palette:
     classes: tuple[SegmentationClass, ...]
     overlay_alpha: float
-    void_label: int | None = None  # mask value of "no class": left unpainted in the overlay
+    void_label: int | None = None  # id of the class the overlay leaves unpainted ("unlabeled")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -83,11 +83,13 @@ class Palette:
 def load_palette(path: str | Path, overlay_alpha: float | None = None) -> Palette:
     """Read a labels file (labels.json from the model repo, or the template's palette.json):
 
-        {"classes": [{"id": 0, "name": "pet", "color": [230, 25, 75]}, ...],
+        {"classes": [{"id": 0, "name": "pet", "color": "#e6194b"}, ...],
          "void_label": null, "overlay_alpha": 0.5}
 
-    Classes are listed in mask-value order; `overlay_alpha` (palette.json only) defaults to 0.5
-    and the argument overrides it. Raises ValueError naming the file if it is inconsistent.
+    as segmentation_data_prep's DatasetSpec.labels_json() writes it. Classes are listed in
+    mask-value order; a colour is "#rrggbb" or [r, g, b]; void_label is null or the id of the
+    class left unpainted; `overlay_alpha` (palette.json only) defaults to 0.5 and the argument
+    overrides it. Raises ValueError naming the file if it is inconsistent.
     """
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -98,7 +100,7 @@ def load_palette(path: str | Path, overlay_alpha: float | None = None) -> Palett
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
         raise ValueError(
             f"{path}: not a labels file ({type(error).__name__}: {error}); expected "
-            '{"classes": [{"id": 0, "name": "...", "color": [r, g, b]}, ...], "void_label": null}'
+            '{"classes": [{"id": 0, "name": "...", "color": "#rrggbb"}, ...], "void_label": null}'
         ) from error
     if not classes:
         raise ValueError(f"{path}: no classes listed")
@@ -106,11 +108,11 @@ def load_palette(path: str | Path, overlay_alpha: float | None = None) -> Palett
         raise ValueError(f"{path}: class names repeat: {[c.name for c in classes]}")
     void_label = raw.get("void_label")
     if void_label is not None and (
-        not isinstance(void_label, int) or not len(classes) <= void_label <= 255
+        not isinstance(void_label, int) or not 0 <= void_label < len(classes)
     ):
         raise ValueError(
-            f"{path}: void_label must be null or a mask value in [{len(classes)}, 255] "
-            f"(not a class id), got {void_label!r}"
+            f"{path}: void_label must be null or a class id (0..{len(classes) - 1}), "
+            f"got {void_label!r}"
         )
     alpha = float(raw.get("overlay_alpha", 0.5) if overlay_alpha is None else overlay_alpha)
     if not 0.0 <= alpha <= 1.0:
@@ -127,12 +129,16 @@ def _parse_class(position: int, entry: Mapping, path: str | Path) -> Segmentatio
         )
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"{path}: class {position} has no name")
+    if isinstance(color, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+        color = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
     if not (
         isinstance(color, list)
         and len(color) == 3
         and all(isinstance(v, int) and 0 <= v <= 255 for v in color)
     ):
-        raise ValueError(f"{path}: colour of {name!r} must be [r, g, b] in 0..255, got {color!r}")
+        raise ValueError(
+            f'{path}: colour of {name!r} must be "#rrggbb" or [r, g, b] in 0..255, got {color!r}'
+        )
     return SegmentationClass(position, name, (color[0], color[1], color[2]))
 
 
@@ -418,7 +424,7 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 
 def check_mask(mask: np.ndarray, image_size: tuple[int, int], palette: Palette) -> np.ndarray:
     """seg_mask of a batch of one ([1, H, W]) as (H, W) uint8, or ModelOutputError if the model
-    broke its contract (wrong size, or a value that is neither a class nor the void label)."""
+    broke its contract (wrong size, or a value that is no class id)."""
     mask = np.asarray(mask)
     width, height = image_size
     if mask.shape != (1, height, width):
@@ -429,11 +435,7 @@ def check_mask(mask: np.ndarray, image_size: tuple[int, int], palette: Palette) 
     mask = mask[0]
     num_classes = len(palette.classes)
     if mask.size:
-        if palette.void_label is None:
-            found = {int(mask.min()), int(mask.max())}
-        else:
-            found = set(np.unique(mask).tolist()) - {palette.void_label}
-        for value in sorted(found):
+        for value in (int(mask.min()), int(mask.max())):
             if not 0 <= value < num_classes:
                 raise ModelOutputError(
                     f"The model returned class {value} but the labels list only {num_classes} "
