@@ -28,7 +28,7 @@ nox.options.sessions = [
 PYTHON = "3.11"
 # Packages each package needs at test time, in install order (its own last).
 PACKAGE_DEPENDENCIES = {
-    "data_prep": ["data_prep"],
+    "data_prep": ["local_hub", "data_prep"],  # local_hub: the --hf-dataset tests' Hub
     "model": ["data_prep", "model"],
     "local_hub": ["local_hub"],
     "hf_pusher": ["local_hub", "hf_pusher"],  # local_hub: the tests' Hub stand-in
