@@ -56,3 +56,24 @@ def test_pet_is_distinguishable_from_background(tmp_path):
         gradient = np.abs(np.diff(image, axis=1))[:-1] + np.abs(np.diff(image, axis=0))[:, :-1]
         labels = trimap[:-1, :-1]
         assert gradient[labels == 1].mean() > 2.5 * gradient[labels == 2].mean(), path.name
+
+
+def test_shape_and_texture_parameters_change_the_set(tmp_path):
+    """pet_scale and fur_period draw another distribution (same seed, same sizes)."""
+    default = write_synthetic_pet_dataset(tmp_path / "a", 12, seed=5)
+    other = write_synthetic_pet_dataset(
+        tmp_path / "b", 12, seed=5, pet_scale=0.6, fur_period=(14.0, 20.0)
+    )
+    pet_share, gradients = {}, {}
+    for name, root in (("default", default), ("other", other)):
+        trimaps = [np.asarray(Image.open(p)) for p in sorted(root.glob("annotations/trimaps/*"))]
+        pet_share[name] = np.mean([np.mean(t == 1) for t in trimaps])
+        images = [
+            np.asarray(Image.open(p).convert("L"), np.float32)
+            for p in sorted(root.glob("images/*"))
+        ]
+        gradients[name] = np.mean(
+            [np.abs(np.diff(i, axis=1))[t[:, 1:] == 1].mean() for i, t in zip(images, trimaps)]
+        )
+    assert pet_share["other"] < 0.6 * pet_share["default"]
+    assert gradients["other"] < 0.8 * gradients["default"]  # coarser fur: less change per pixel

@@ -16,6 +16,10 @@ TINY_TRAINER_CONFIG = {
     "alpha": 0.35,
     "decoder_filters": [32, 32, 16, 16],
     "learning_rate": 3e-3,
+    "loss": "cross-entropy+dice",
+    "class_weighting": "median-frequency",
+    "lr_schedule": "warmup-cosine",
+    "lr_warmup_steps": 4,
 }
 
 

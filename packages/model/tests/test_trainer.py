@@ -8,8 +8,12 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from model_test_helpers import TINY_TRAINER_CONFIG, encode_image
+import tf_keras as keras
+from model_test_helpers import TINY_TRAINER_CONFIG, encode_image, read_records
+from segmentation_data_prep import record_format
+from segmentation_model import metrics, trainer
 from segmentation_model.trainer import Hyperparameters
+from segmentation_model.transform import IMAGE_KEY
 
 
 def test_defaults_and_overrides():
@@ -81,7 +85,7 @@ def trainer_run(transform_run, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_training_reduces_the_loss_and_exports(trainer_run):
+def test_training_reduces_the_loss_and_exports(trainer_run, records_dir):
     serving_dir, run_dir = trainer_run
     losses = _epoch_losses(run_dir)
     assert len(losses) == TINY_TRAINER_CONFIG["epochs"]
@@ -95,7 +99,16 @@ def test_training_reduces_the_loss_and_exports(trainer_run):
     ]
     assert sorted(image_steps) == list(range(TINY_TRAINER_CONFIG["epochs"]))
     with open(os.path.join(run_dir, "hyperparameters.json")) as f:
-        assert json.load(f)["image_size"] == 64
+        recorded = json.load(f)
+    assert recorded["image_size"] == 64
+    # Median-frequency weights from Transform's label shares: the rarest class weighs most.
+    masks = [record_format.decode_example(r).mask for r in read_records(records_dir, "train")]
+    counts = np.bincount(
+        np.concatenate([m.ravel() for m in masks]),
+        minlength=len(weights := recorded["class_weights"]),
+    )
+    assert len(weights) == record_format.NUM_CLASSES
+    assert np.argmax(weights) == np.argmin(counts) and max(weights) > 1.0
 
     loaded = tf.saved_model.load(serving_dir)
     assert {"serving_default", "transform_features", "from_examples"} <= set(loaded.signatures)
@@ -104,6 +117,18 @@ def test_training_reduces_the_loss_and_exports(trainer_run):
         image_bytes=tf.constant([encode_image(image, "JPEG")])
     )
     assert outputs["seg_mask"].shape == (1, 97, 143)
+    # Trained with augmentation on, the serving graph has no random op: the same image always
+    # gives the same output.
+    again = loaded.signatures["serving_default"](
+        image_bytes=tf.constant([encode_image(image, "JPEG")])
+    )
+    for key in ("seg_mask", "probabilities"):
+        np.testing.assert_array_equal(outputs[key].numpy(), again[key].numpy())
+    graph = loaded.signatures["serving_default"].graph.as_graph_def()
+    op_types = {node.op for node in graph.node} | {
+        node.op for function in graph.library.function for node in function.node_def
+    }
+    assert not {op for op in op_types if "Random" in op}, op_types
 
 
 @pytest.mark.slow
@@ -178,3 +203,81 @@ def test_warmup_then_fine_tuning_from_a_local_weights_file(transform_run, tmp_pa
         for before, after in zip(source.get_weights(), trained.get_weights())
     ]
     assert any(changed), "the encoder was not fine-tuned after the warm-up"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"loss": "dice+cross-entropy"}, "loss must be one of"),
+        ({"class_weighting": "inverse"}, "class_weighting must be one of"),
+        ({"class_weight_cap": 0.5}, "class_weight_cap must be >= 1"),
+        ({"lr_schedule": "cosine"}, "lr_schedule must be one of"),
+        ({"lr_warmup_steps": -1}, "lr_warmup_steps"),
+        ({"augment_max_zoom": 0.5}, "max_zoom must be >= 1"),
+    ],
+)
+def test_quality_settings_are_validated(config, message):
+    with pytest.raises(ValueError, match=message):
+        Hyperparameters.from_custom_config(config)
+
+
+def test_warmup_then_cosine_learning_rate():
+    params = Hyperparameters.from_custom_config(
+        {"lr_schedule": "warmup-cosine", "lr_warmup_steps": 10}
+    )
+    schedule = trainer.learning_rate(params, 1e-3, steps=110)
+    # Linear from 0 to 1e-3 over 10 steps, then half a cosine period over the other 100.
+    expected = {0: 0.0, 5: 5e-4, 10: 1e-3, 60: 5e-4, 110: 0.0}
+    for step, value in expected.items():
+        assert float(schedule(step)) == pytest.approx(value, abs=1e-9), step
+    assert trainer.learning_rate(Hyperparameters(), 1e-3, steps=110) == 1e-3
+
+
+def test_early_stopping_watches_the_validation_mean_iou():
+    """With a frozen model the validation mean IoU never improves: it stops after patience."""
+    keras.utils.set_random_seed(0)
+    images = np.random.default_rng(0).normal(size=(8, 8, 8, 3)).astype(np.float32)
+    labels = np.random.default_rng(1).integers(0, record_format.NUM_CLASSES, size=(8, 8, 8))
+    model = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Conv2D(record_format.NUM_CLASSES, 1)]
+    )
+    model.trainable = False
+    trainer.compile_model(model, 1e-3)
+    history = model.fit(
+        images,
+        labels,
+        validation_data=(images, labels),
+        epochs=6,
+        callbacks=[trainer.early_stopping(2)],
+        verbose=0,
+    )
+    assert f"val_{metrics.MEAN_IOU}" in history.history
+    assert len(history.history["loss"]) == 3  # epoch 1 sets the best, 2 more without gain
+
+
+def test_augmentation_never_touches_the_eval_split(transform_run):
+    import tensorflow_transform as tft
+    from tfx.components.trainer.fn_args_utils import DataAccessor
+    from tfx.components.util import tfxio_utils
+
+    factory = tfxio_utils.get_tf_dataset_factory_from_artifact(
+        [transform_run.transformed_examples], []
+    )
+    accessor = DataAccessor(
+        tf_dataset_factory=factory, record_batch_factory=None, data_view_decode_fn=None
+    )
+    output = tft.TFTransformOutput(transform_run.transform_graph.uri)
+    files = [os.path.join(transform_run.transformed_examples.uri, "Split-eval", "*")]
+
+    def eval_batches(augment: bool) -> list:
+        params = Hyperparameters(augment=augment, augment_max_zoom=2.0, augment_color_jitter=0.5)
+        dataset = trainer.make_dataset(
+            files, accessor, output, 2, training=False, params=params, num_epochs=1
+        )
+        return [(f[IMAGE_KEY].numpy(), label.numpy()) for f, label in dataset]
+
+    with_augment, without = eval_batches(True), eval_batches(False)
+    assert len(with_augment) == len(without) > 0
+    for (image_a, label_a), (image_b, label_b) in zip(with_augment, without):
+        np.testing.assert_array_equal(image_a, image_b)
+        np.testing.assert_array_equal(label_a, label_b)

@@ -18,7 +18,31 @@ def test_transformed_feature_spec_is_static(transform_run):
     assert spec == {
         transform.IMAGE_KEY: tf.io.FixedLenFeature([IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32),
         transform.LABEL_KEY: tf.io.FixedLenFeature([IMAGE_SIZE, IMAGE_SIZE], tf.int64),
+        transform.LABEL_FREQUENCY_KEY: tf.io.FixedLenFeature(
+            [record_format.NUM_CLASSES], tf.float32
+        ),
     }
+
+
+def test_label_frequencies_are_the_training_split_class_shares(transform_run):
+    """Transform's analyzer result, in every transformed example of both splits."""
+    masks = [
+        record_format.decode_example(r).mask
+        for r in read_records(transform_run.records_dir, "train")
+    ]
+    counts = np.bincount(
+        np.concatenate([m.ravel() for m in masks]), minlength=record_format.NUM_CLASSES
+    )
+    expected = counts / counts.sum()
+    assert len(expected) == record_format.NUM_CLASSES and expected.min() > 0
+    output = tft.TFTransformOutput(transform_run.transform_graph.uri)
+    for split in ("train", "eval"):
+        files = tf.io.gfile.glob(f"{transform_run.transformed_examples.uri}/Split-{split}/*")
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+            features = tf.io.parse_single_example(record, output.transformed_feature_spec())
+            np.testing.assert_allclose(
+                features[transform.LABEL_FREQUENCY_KEY].numpy(), expected, rtol=1e-6
+            )
 
 
 def test_transformed_examples_match_the_records(transform_run):

@@ -16,6 +16,8 @@ import os
 import secrets
 
 import pytest
+from segmentation_data_prep import record_format
+from segmentation_model import metrics
 from segmentation_pipeline.config import PipelineConfig
 from segmentation_pipeline.local_runner import run_local
 from segmentation_pipeline.pipeline import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
@@ -90,6 +92,10 @@ def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_confi
     assert results["blessed"] == "True", results
     assert 0.0 < float(results["mean_iou [candidate]"]) <= 1.0
     assert 0.0 < float(results["pixel_accuracy [candidate]"]) <= 1.0
+    # Every class's IoU is reported, and the summary's per-class line names each class.
+    for index in range(record_format.NUM_CLASSES):
+        assert 0.0 <= float(results[f"{metrics.class_iou_name(index)} [candidate]"]) <= 1.0
+    assert results["per-class IoU [candidate]"].count(" | ") == record_format.NUM_CLASSES - 1
 
     pusher = first_run.component(PUSHER).results
     assert pusher["pushed_model.pushed"] == "1"

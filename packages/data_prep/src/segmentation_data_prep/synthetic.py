@@ -86,11 +86,16 @@ def write_synthetic_pet_dataset(
     max_size: int = 400,
     border_width: int = 2,
     jpeg_quality: int = 90,
+    fur_period: tuple[float, float] = (5.0, 11.0),
+    pet_scale: float = 1.0,
 ) -> Path:
     """Write `num_images` image/trimap pairs under `root` and return `root` as a Path.
 
     Sizes (height and width independently) are drawn from [min_size, max_size]; the trimap
-    border band is about 2 * border_width pixels wide, straddling the pet's outline.
+    border band is about 2 * border_width pixels wide, straddling the pet's outline. fur_period
+    (the range of the fur pattern's period, in pixels) and pet_scale (pet size relative to the
+    default) draw a set with other texture and shape statistics, e.g. to test a model on data
+    it never trained on.
     """
     if num_images < 0:
         raise ValueError(f"num_images must be >= 0, got {num_images}")
@@ -110,7 +115,7 @@ def write_synthetic_pet_dataset(
         rng = np.random.default_rng([seed, index])
         height = int(rng.integers(min_size, max_size + 1))
         width = int(rng.integers(min_size, max_size + 1))
-        image, trimap = _draw_pair(rng, height, width, border_width)
+        image, trimap = _draw_pair(rng, height, width, border_width, fur_period, pet_scale)
         stem = synthetic_stem(index)
         Image.fromarray(image).save(images_dir / f"{stem}.jpg", quality=jpeg_quality)
         Image.fromarray(trimap).save(trimaps_dir / f"{stem}.png", compress_level=1)
@@ -123,12 +128,19 @@ def write_synthetic_pet_dataset(
 
 
 def _draw_pair(
-    rng: np.random.Generator, height: int, width: int, border_width: int
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    border_width: int,
+    fur_period: tuple[float, float] = (5.0, 11.0),
+    pet_scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One RGB image (uint8) and its trimap (uint8 in {1, 2, 3})."""
-    pet = np.asarray(_pet_silhouette(rng, height, width), dtype=bool)
+    pet = np.asarray(_pet_silhouette(rng, height, width, pet_scale), dtype=bool)
     image = np.where(
-        pet[..., None], _fur_texture(rng, height, width), _background_texture(rng, height, width)
+        pet[..., None],
+        _fur_texture(rng, height, width, fur_period),
+        _background_texture(rng, height, width),
     )
     # Per-pixel sensor/hair noise: strong on fur, faint on the background.
     noise = rng.integers(-16, 17, size=(height, width, 1), dtype=np.int8).astype(np.float32)
@@ -154,11 +166,13 @@ def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return grown
 
 
-def _pet_silhouette(rng: np.random.Generator, height: int, width: int) -> Image.Image:
+def _pet_silhouette(
+    rng: np.random.Generator, height: int, width: int, pet_scale: float = 1.0
+) -> Image.Image:
     """Body, head, ears and maybe a tail, as a binary L image; always well inside the frame."""
     mask = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(mask)
-    scale = min(height, width)
+    scale = min(height, width) * pet_scale
     cx, cy = rng.uniform(0.35, 0.65) * width, rng.uniform(0.4, 0.65) * height
     body_w, body_h = rng.uniform(0.18, 0.32) * scale, rng.uniform(0.12, 0.22) * scale
     draw.ellipse([cx - body_w, cy - body_h, cx + body_w, cy + body_h], fill=255)
@@ -191,7 +205,9 @@ def _smooth_field(rng: np.random.Generator, height: int, width: int, cells: int)
     return np.asarray(field, dtype=np.float32)
 
 
-def _fur_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+def _fur_texture(
+    rng: np.random.Generator, height: int, width: int, fur_period: tuple[float, float] = (5.0, 11.0)
+) -> np.ndarray:
     """Striped or spotted high-frequency fur around a random base colour."""
     y, x = _grid(height, width)
     base = rng.uniform(40, 220, size=3).astype(np.float32)
@@ -199,7 +215,7 @@ def _fur_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarra
     shift = rng.uniform(70, 140) * np.where(base.mean() > 128, -1.0, 1.0)
     accent = np.clip(base + shift + rng.uniform(-30, 30, size=3), 0, 255).astype(np.float32)
     angle = rng.uniform(0, np.pi)
-    period = rng.uniform(5, 11)
+    period = rng.uniform(*fur_period)
     phase = (x * np.cos(angle) + y * np.sin(angle)) * (2 * np.pi / period)
     if rng.random() < 0.5:  # stripes
         pattern = 0.5 + 0.5 * np.sin(phase)

@@ -19,6 +19,15 @@ import tensorflow as tf
 import tf_keras as keras
 from segmentation_data_prep import record_format
 
+# Metric names (Keras and TFMA): what the pipeline's thresholds and the model card refer to.
+MEAN_IOU = "mean_iou"
+PIXEL_ACCURACY = "pixel_accuracy"
+
+
+def class_iou_name(class_index: int) -> str:
+    """`iou_<class name>` of record_format.CLASS_NAMES, e.g. `iou_pet`."""
+    return f"iou_{record_format.CLASS_NAMES[class_index]}"
+
 
 class _ConfusionMatrixMetric(keras.metrics.Metric):
     """Accumulates a [C, C] confusion matrix (rows: true class, columns: predicted class)."""
@@ -83,7 +92,7 @@ class MeanIoUFromProbabilities(_ConfusionMatrixMetric):
     def __init__(
         self,
         num_classes: int = record_format.NUM_CLASSES,
-        name: str = "mean_iou",
+        name: str = MEAN_IOU,
         dtype: Any = None,
     ) -> None:
         super().__init__(num_classes=num_classes, name=name, dtype=dtype)

@@ -26,13 +26,17 @@ from segmentation_data_prep import record_format
 from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
-from segmentation_model import signatures, unet
-from segmentation_model.metrics import segmentation_metrics
-from segmentation_model.transform import IMAGE_KEY, LABEL_KEY
+from segmentation_model import class_balance, losses, signatures, unet
+from segmentation_model.augmentation import AugmentOptions, augment_batch
+from segmentation_model.metrics import MEAN_IOU, segmentation_metrics
+from segmentation_model.transform import IMAGE_KEY, LABEL_FREQUENCY_KEY, LABEL_KEY
 
 logger = logging.getLogger(__name__)
 
 _IGNORED_KEY_PREFIX = "ai_platform_"  # tfx.extensions.google_cloud_ai_platform settings
+LR_CONSTANT = "constant"
+LR_WARMUP_COSINE = "warmup-cosine"
+LR_SCHEDULES = (LR_CONSTANT, LR_WARMUP_COSINE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +54,17 @@ class Hyperparameters:
     warmup_epochs: with pretrained encoder_weights, train only the decoder for this many
         epochs, then unfreeze the encoder and continue at fine_tune_learning_rate (0: no freeze).
     fine_tune_learning_rate: learning rate after the warm-up.
-    augment: random horizontal flips of image and label during training.
+    augment: augment the training split (`segmentation_model.augmentation`): random flips,
+        zoom-and-crop up to augment_max_zoom, colour jitter of strength augment_color_jitter.
+    loss: one of `losses.LOSSES` (cross-entropy, focal, dice and their "+dice" sums).
+    focal_gamma: focusing exponent of the focal kinds.
+    class_weighting: one of `class_balance.METHODS`: per-class weights of the pixel-wise loss
+        term from the training split's label frequencies (measured by Transform), capped at
+        class_weight_cap.
+    lr_schedule: "constant" or "warmup-cosine" (linear warm-up over lr_warmup_steps from 0,
+        then cosine decay to 0 at the last step).
+    early_stopping_patience: stop after this many epochs without a better validation mean
+        IoU and keep the best epoch's weights (0: train all epochs, keep the last).
     shuffle_buffer_size: training examples shuffled together (each ~250 KB at 128 px).
     mixed_precision: float16 compute on a GPU (ignored, with a warning, without one).
     seed: seed of weights init, shuffling and augmentation.
@@ -69,6 +83,15 @@ class Hyperparameters:
     warmup_epochs: int = 0
     fine_tune_learning_rate: float = 1e-4
     augment: bool = True
+    augment_max_zoom: float = 1.25
+    augment_color_jitter: float = 0.1
+    loss: str = losses.CROSS_ENTROPY
+    focal_gamma: float = 2.0
+    class_weighting: str = class_balance.NONE
+    class_weight_cap: float = 10.0
+    lr_schedule: str = LR_CONSTANT
+    lr_warmup_steps: int = 0
+    early_stopping_patience: int = 0
     shuffle_buffer_size: int = 256
     mixed_precision: bool = False
     seed: int = 0
@@ -93,6 +116,22 @@ class Hyperparameters:
         params = cls(**config)
         if params.epochs < 1 or params.batch_size < 1 or params.eval_batch_size < 1:
             raise ValueError(f"epochs and batch sizes must be >= 1, got {params}")
+        if params.loss not in losses.LOSSES:
+            raise ValueError(f"loss must be one of {losses.LOSSES}, got {params.loss!r}")
+        if params.class_weighting not in class_balance.METHODS:
+            raise ValueError(
+                f"class_weighting must be one of {class_balance.METHODS}, "
+                f"got {params.class_weighting!r}"
+            )
+        if params.class_weight_cap < 1.0:
+            raise ValueError(f"class_weight_cap must be >= 1, got {params.class_weight_cap}")
+        if params.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {LR_SCHEDULES}, got {params.lr_schedule!r}"
+            )
+        if params.lr_warmup_steps < 0 or params.early_stopping_patience < 0:
+            raise ValueError("lr_warmup_steps and early_stopping_patience must be >= 0")
+        params.augment_options()  # validates the augmentation settings
         if params.warmup_epochs:
             if params.encoder_weights is None:
                 raise ValueError(
@@ -106,14 +145,15 @@ class Hyperparameters:
                 )
         return params
 
+    def augment_options(self) -> AugmentOptions:
+        return AugmentOptions(
+            max_zoom=self.augment_max_zoom, color_jitter=self.augment_color_jitter
+        )
 
-def _flip_left_right(features: dict[str, tf.Tensor], label: tf.Tensor):
-    """Flips each example's image and label together with probability 1/2."""
-    flip = tf.random.uniform([tf.shape(label)[0], 1, 1]) < 0.5
-    image = features[IMAGE_KEY]
-    flipped_image = tf.where(flip[..., tf.newaxis], tf.reverse(image, axis=[2]), image)
-    flipped_label = tf.where(flip, tf.reverse(label, axis=[2]), label)
-    return {**features, IMAGE_KEY: flipped_image}, flipped_label
+
+def _model_inputs(features: dict[str, tf.Tensor], label: tf.Tensor):
+    """Drops the dataset-level label frequencies: the model takes the image only."""
+    return {IMAGE_KEY: features[IMAGE_KEY]}, label
 
 
 def make_dataset(
@@ -139,9 +179,47 @@ def make_dataset(
         ),
         tf_transform_output.transformed_metadata.schema,
     )
+    dataset = dataset.map(_model_inputs, num_parallel_calls=tf.data.AUTOTUNE)
     if training and params.augment:
-        dataset = dataset.map(_flip_left_right, num_parallel_calls=tf.data.AUTOTUNE)
+        options = params.augment_options()
+        dataset = dataset.map(
+            lambda features, label: augment_batch(features, label, options),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def read_label_frequencies(
+    file_pattern: list[str], data_accessor: DataAccessor, tf_transform_output: tft.TFTransformOutput
+) -> list[float]:
+    """The training split's class shares, as Transform's analyzer recorded them."""
+    schema = tf_transform_output.transformed_metadata.schema
+    if LABEL_FREQUENCY_KEY not in tf_transform_output.transformed_feature_spec():
+        raise ValueError(
+            f"class_weighting needs the transform output {LABEL_FREQUENCY_KEY!r}, which this "
+            "transform graph lacks (made by an older preprocessing_fn): re-run Transform, or "
+            "set class_weighting to 'none'"
+        )
+    dataset = data_accessor.tf_dataset_factory(
+        file_pattern, tfxio.TensorFlowDatasetOptions(batch_size=1, num_epochs=1), schema
+    )
+    features = next(iter(dataset.take(1)))
+    return [float(share) for share in features[LABEL_FREQUENCY_KEY][0].numpy()]
+
+
+def learning_rate(
+    params: Hyperparameters, initial: float, steps: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Constant, or linear warm-up from 0 over lr_warmup_steps then cosine decay to 0."""
+    if params.lr_schedule == LR_CONSTANT:
+        return initial
+    warmup = min(params.lr_warmup_steps, max(steps - 1, 0))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=max(steps - warmup, 1),
+        warmup_target=initial,
+        warmup_steps=warmup,
+    )
 
 
 class PredictionImages(keras.callbacks.Callback):
@@ -202,10 +280,26 @@ def _build_model(params: Hyperparameters, image_size: int) -> keras.Model:
         keras.mixed_precision.set_global_policy(previous_policy)
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> None:
+def early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
+    """Stops when validation mean IoU has not improved for `patience` epochs; keeps the best."""
+    return keras.callbacks.EarlyStopping(
+        monitor=f"val_{MEAN_IOU}",
+        mode="max",
+        patience=patience,
+        restore_best_weights=True,
+        verbose=1,
+    )
+
+
+def compile_model(
+    model: keras.Model,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+    loss: keras.losses.Loss | None = None,
+) -> None:
+    """Adam, the given loss (default: plain cross-entropy) and the segmentation metrics."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
+        loss=loss or losses.SegmentationLoss(losses.CROSS_ENTROPY),
         metrics=segmentation_metrics(record_format.NUM_CLASSES),
     )
 
@@ -239,32 +333,58 @@ def run_fn(fn_args: FnArgs) -> None:
         params=params,
         num_epochs=None if fn_args.eval_steps else 1,
     )
+    weights = None
+    if params.class_weighting != class_balance.NONE:
+        frequencies = read_label_frequencies(
+            fn_args.train_files, fn_args.data_accessor, tf_transform_output
+        )
+        weights = class_balance.class_weights(
+            frequencies, params.class_weighting, params.class_weight_cap
+        ).tolist()
+        logger.info("Label frequencies %s -> class weights %s", frequencies, weights)
+    loss = losses.SegmentationLoss(params.loss, weights, params.focal_gamma)
+    steps_per_epoch = max(1, fn_args.train_steps // params.epochs)
+    freeze_first = params.warmup_epochs > 0
+    first_stage_epochs = params.warmup_epochs if freeze_first else params.epochs
     strategy = _distribution_strategy()
     with strategy.scope():
         model = _build_model(params, image_size)
-        freeze_first = params.warmup_epochs > 0
         unet.set_encoder_trainable(model, not freeze_first)
-        compile_model(model, params.learning_rate)
+        compile_model(
+            model,
+            learning_rate(params, params.learning_rate, steps_per_epoch * first_stage_epochs),
+            loss,
+        )
 
     tf.io.gfile.makedirs(fn_args.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "hyperparameters.json"), "w") as f:
-        json.dump({**dataclasses.asdict(params), "image_size": image_size}, f, indent=2)
+        json.dump(
+            {**dataclasses.asdict(params), "image_size": image_size, "class_weights": weights},
+            f,
+            indent=2,
+        )
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+        PredictionImages(eval_dataset, fn_args.model_run_dir),
+    ]
+    if params.early_stopping_patience:
+        callbacks.append(early_stopping(params.early_stopping_patience))
     fit_args = {
         "x": train_dataset,
         "validation_data": eval_dataset,
-        "steps_per_epoch": max(1, fn_args.train_steps // params.epochs),
+        "steps_per_epoch": steps_per_epoch,
         "validation_steps": fn_args.eval_steps or None,
-        "callbacks": [
-            keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
-            PredictionImages(eval_dataset, fn_args.model_run_dir),
-        ],
+        "callbacks": callbacks,
         "verbose": 2,
     }
     if freeze_first:
         model.fit(epochs=params.warmup_epochs, **fit_args)
         with strategy.scope():
             unet.set_encoder_trainable(model, True)
-            compile_model(model, params.fine_tune_learning_rate)
+            fine_tune_steps = steps_per_epoch * (params.epochs - params.warmup_epochs)
+            compile_model(
+                model, learning_rate(params, params.fine_tune_learning_rate, fine_tune_steps), loss
+            )
         model.fit(initial_epoch=params.warmup_epochs, epochs=params.epochs, **fit_args)
     else:
         model.fit(epochs=params.epochs, **fit_args)

@@ -16,12 +16,16 @@ from __future__ import annotations
 from typing import Any
 
 import tensorflow as tf
+import tensorflow_transform as tft
 from segmentation_data_prep import record_format
 from segmentation_data_prep.beam_job import DEFAULT_IMAGE_SIZE
 
 IMAGE_SIZE = DEFAULT_IMAGE_SIZE  # override with Transform's custom_config["image_size"]
 IMAGE_KEY = "image_xf"  # float32 [S, S, 3] in [-1, 1] (MobileNetV2 scaling)
 LABEL_KEY = "label_xf"  # int64 [S, S], class ids in record_format.CLASS_NAMES order
+# float32 [C]: share of each class among the labelled pixels of the analyzed (training) split,
+# a Transform analyzer result, repeated in every example so the trainer reads it back.
+LABEL_FREQUENCY_KEY = "label_frequency_xf"
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -134,11 +138,28 @@ def decode_mask(mask_bytes: tf.Tensor, image_size: int) -> tf.Tensor:
 def preprocessing_fn(
     inputs: dict[str, tf.Tensor], custom_config: dict[str, Any] | None = None
 ) -> dict[str, tf.Tensor]:
-    """TFX Transform: record features -> {IMAGE_KEY, LABEL_KEY} at S x S (see module doc).
+    """TFX Transform: record features -> {IMAGE_KEY, LABEL_KEY, LABEL_FREQUENCY_KEY} at S x S.
 
-    Instance-level only (no analyzers), so it is cheap and the serving path needs no state.
+    Images and labels are instance-level, so serving needs no state. One analyzer sums the
+    label pixels per class over the analyzed split (TFX analyzes the training split): the class
+    balance the loss weights from, recorded in the transform graph with the data it describes.
     """
     image_size = image_size_from_config(custom_config)
     images, _ = preprocess_image_bytes(inputs[record_format.IMAGE_KEY], image_size)
     labels = decode_mask(inputs[record_format.MASK_KEY], image_size)
-    return {IMAGE_KEY: images, LABEL_KEY: labels}
+    return {
+        IMAGE_KEY: images,
+        LABEL_KEY: labels,
+        LABEL_FREQUENCY_KEY: label_frequency(labels, record_format.NUM_CLASSES),
+    }
+
+
+def label_frequency(labels: tf.Tensor, num_classes: int) -> tf.Tensor:
+    """int64 [B, S, S] labels -> float32 [B, C]: the split's class shares (tft.sum), per row."""
+    flat = tf.reshape(tf.cast(labels, tf.int32), [tf.shape(labels)[0], -1])
+    per_example = tf.math.bincount(
+        flat, minlength=num_classes, maxlength=num_classes, axis=-1, dtype=tf.int64
+    )
+    counts = tf.cast(tft.sum(per_example, reduce_instance_dims=False), tf.float32)
+    shares = tf.math.divide_no_nan(counts, tf.reduce_sum(counts))
+    return tf.tile(shares[tf.newaxis], [tf.shape(labels)[0], 1])

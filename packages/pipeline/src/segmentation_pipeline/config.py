@@ -126,7 +126,33 @@ class PipelineConfig:
     epochs: int = _setting(4, "Epochs the training steps are spread over.")
     batch_size: int = _setting(8, "Training batch size.")
     eval_batch_size: int = _setting(16, "Evaluation batch size during training.")
-    learning_rate: float = _setting(1e-3, "Adam learning rate.")
+    learning_rate: float = _setting(2e-3, "Adam learning rate (the peak, with a schedule).")
+    lr_schedule: str = _setting(
+        "warmup-cosine", "Learning-rate schedule: constant, or warmup-cosine (linear, then cosine)."
+    )
+    lr_warmup_steps: int = _setting(20, "Warm-up steps of the warmup-cosine schedule.")
+    early_stopping_patience: int = _setting(
+        0,
+        "Stop after this many epochs without a better validation mean IoU, keeping the best "
+        "epoch (0: train every epoch).",
+    )
+    loss: str = _setting(
+        "cross-entropy+dice",
+        "Training loss: cross-entropy, focal, dice, cross-entropy+dice or focal+dice.",
+    )
+    class_weighting: str = _setting(
+        "median-frequency",
+        "Per-class weights of the pixel-wise loss, from the label frequencies Transform "
+        "measures on the training split: none, inverse-frequency or median-frequency.",
+    )
+    class_weight_cap: float = _setting(10.0, "Largest class weight (keeps rare classes sane).")
+    augment: bool = _setting(
+        True, "Augment the training split: flips, zoom-and-crop, colour jitter (never eval)."
+    )
+    augment_max_zoom: float = _setting(1.25, "Largest zoom of zoom-and-crop (1: none).")
+    augment_color_jitter: float = _setting(
+        0.1, "Brightness/contrast/colour jitter strength (0: none; 0.1 is about 13/255)."
+    )
     deterministic: bool = _setting(
         False,
         "Reproducible training: fixed seeds, TF op determinism, fixed data order (same machine, "

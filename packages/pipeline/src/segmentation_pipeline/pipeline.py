@@ -14,6 +14,7 @@ from typing import Any
 import tensorflow_model_analysis as tfma
 from google.protobuf.wrappers_pb2 import BoolValue
 from segmentation_data_prep import record_format
+from segmentation_model import metrics
 from tfx import v1 as tfx
 
 from segmentation_pipeline.anomalies_gate import AnomaliesGate
@@ -70,9 +71,26 @@ def dataflow_beam_args(config: PipelineConfig) -> list[str]:
     return args
 
 
+# PipelineConfig fields passed to the Trainer under the same name.
+_TRAINING_QUALITY_SETTINGS = (
+    "lr_schedule",
+    "lr_warmup_steps",
+    "early_stopping_patience",
+    "loss",
+    "class_weighting",
+    "class_weight_cap",
+    "augment",
+    "augment_max_zoom",
+    "augment_color_jitter",
+)
+
+
 def trainer_custom_config(config: PipelineConfig) -> dict[str, Any]:
-    """Hyperparameters for segmentation_model.trainer.run_fn."""
-    return {
+    """Hyperparameters for segmentation_model.trainer.run_fn, checked by the trainer's own rules
+    here, before any component runs."""
+    from segmentation_model.trainer import Hyperparameters
+
+    custom_config = {
         "epochs": config.epochs,
         "batch_size": config.batch_size,
         "eval_batch_size": config.eval_batch_size,
@@ -80,7 +98,13 @@ def trainer_custom_config(config: PipelineConfig) -> dict[str, Any]:
         "alpha": config.model_alpha,
         "decoder_filters": list(config.decoder_filters),
         "deterministic": config.deterministic,
+        **{name: getattr(config, name) for name in _TRAINING_QUALITY_SETTINGS},
     }
+    try:
+        Hyperparameters.from_custom_config(custom_config)
+    except ValueError as error:
+        raise ConfigError(f"Invalid training settings: {error}") from None
+    return custom_config
 
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
@@ -140,6 +164,17 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                         module=METRICS_MODULE,
                         config=json.dumps({"name": PIXEL_ACCURACY}),
                         threshold=threshold(config.min_pixel_accuracy, None),
+                    ),
+                    # Every class's IoU, reported (not gated): a class at zero shows at a glance.
+                    *(
+                        tfma.MetricConfig(
+                            class_name="ClassIoUFromProbabilities",
+                            module=METRICS_MODULE,
+                            config=json.dumps(
+                                {"class_index": index, "name": metrics.class_iou_name(index)}
+                            ),
+                        )
+                        for index in range(record_format.NUM_CLASSES)
                     ),
                     tfma.MetricConfig(class_name="ExampleCount"),
                 ]

@@ -149,6 +149,9 @@ def evaluation_results(evaluation_uri: str) -> dict[str, str]:
                 continue
             role = "diff" if key.is_diff else (key.model_name or "candidate")
             results[f"{key.name} [{role}]"] = f"{value.double_value.value:.4f}"
+    for role in ("candidate", "baseline"):
+        if line := class_iou_line(results, role):
+            results[f"per-class IoU [{role}]"] = line
     validation = tfma.load_validation_result(evaluation_uri)
     results["blessed"] = str(validation.validation_ok)
     failures = [
@@ -160,6 +163,19 @@ def evaluation_results(evaluation_uri: str) -> dict[str, str]:
     if failures:
         results["failed thresholds"] = "; ".join(failures)
     return results
+
+
+def class_iou_line(results: dict[str, str], role: str) -> str:
+    """'pet 0.81 | background 0.95 | border 0.00': every class's IoU on one line ('' if none)."""
+    from segmentation_data_prep import record_format
+    from segmentation_model import metrics
+
+    shown = [
+        f"{name} {results[key]}"
+        for index, name in enumerate(record_format.CLASS_NAMES)
+        if (key := f"{metrics.class_iou_name(index)} [{role}]") in results
+    ]
+    return " | ".join(shown)
 
 
 def format_summary(summary: RunSummary, extra: dict[str, dict[str, str]] | None = None) -> str:
