@@ -158,6 +158,7 @@ def run_demo(config: PipelineConfig, num_images: int, seed: int = 0) -> dict[str
             if config.hf_space_repo_id:
                 locations["Hub Space"] = hf.get("pushed_model.space_url", "not pushed")
         picture = draw_predictions(config, locations["model (SavedModel)"])
+        caption_picture(picture, evaluation_caption(extra[EVALUATOR]))
         locations["predictions picture"] = picture
     print()
     print("Where things are:")
@@ -165,6 +166,24 @@ def run_demo(config: PipelineConfig, num_images: int, seed: int = 0) -> dict[str
         print(f"  {name}: {value}")
     print(f"Done in {time.monotonic() - started:.0f} s (pipeline {summary.total_seconds:.0f} s).")
     return locations
+
+
+def evaluation_caption(results: dict[str, str]) -> str:
+    """The Evaluator's mean and per-class IoU of the candidate, for the predictions picture."""
+    mean = results.get("mean_iou [candidate]", "?")
+    per_class = results.get("per-class IoU [candidate]", "?")
+    return f"IoU on the eval split: mean {mean} | {per_class}"
+
+
+def caption_picture(path: str, text: str) -> None:
+    """Adds a line of text under the picture at `path` (in place)."""
+    from PIL import Image, ImageDraw
+
+    with Image.open(path) as picture:
+        canvas = Image.new("RGB", (picture.width, picture.height + 16), "white")
+        canvas.paste(picture.convert("RGB"), (0, 0))
+    ImageDraw.Draw(canvas).text((4, canvas.height - 14), text, fill="black")
+    canvas.save(path)
 
 
 def with_demo_repos(config: PipelineConfig, hub_user: str) -> PipelineConfig:
