@@ -46,7 +46,7 @@ def test_settings_from_the_environment_reach_the_trainer():
         ({"SEGPIPE_LOSS": "dice+focal"}, "loss must be one of"),
         ({"SEGPIPE_CLASS_WEIGHTING": "balanced"}, "class_weighting must be one of"),
         ({"SEGPIPE_LR_SCHEDULE": "cosine"}, "lr_schedule must be one of"),
-        ({"SEGPIPE_AUGMENT_MAX_ZOOM": "0.8"}, "max_zoom must be >= 1"),
+        ({"SEGPIPE_AUGMENT_MAX_ZOOM": "0.8"}, "augment max_zoom must be >= 1"),
     ],
 )
 def test_bad_training_settings_fail_before_the_pipeline_runs(environ, message):
