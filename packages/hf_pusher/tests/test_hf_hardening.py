@@ -108,14 +108,14 @@ def test_commit_retries_idempotent_when_the_response_is_lost(
 
 
 class _OnRetry(logging.Handler):
-    """Runs ``action`` once, when the pusher logs that it will retry its commit."""
+    """Runs ``action`` once, when the pusher logs that it will retry the step ``step``."""
 
-    def __init__(self, action) -> None:
+    def __init__(self, action, step: str = "commit to") -> None:
         super().__init__(logging.WARNING)
-        self.action, self.done = action, False
+        self.action, self.step, self.done = action, step, False
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.done and record.getMessage().startswith("commit to"):
+        if not self.done and record.getMessage().startswith(self.step):
             self.done = True
             self.action()
 
@@ -145,6 +145,29 @@ def test_commit_retries_send_parent_commit_and_never_overwrite_a_concurrent_push
     assert intruder.done and "Re-run" in str(raised.value)
     files = {e.path for e in api.list_repo_tree(REPO, revision=first.branch, recursive=True)}
     assert "other.txt" in files  # the other writer's commit was not overwritten
+
+
+def test_commit_retries_accept_an_identical_concurrent_push(
+    hub: LocalHub, api: HfApi, saved_model: Path
+) -> None:
+    """Two pushers of the same version: the second one's commit gets 412 (its parent is stale)
+    and finds the branch already holding its files: success, one commit, the same id."""
+    hub.refuse("POST", f"/api/models/{REPO}/branch/", "503", times=1)
+    concurrent: list[publish.PublishResult] = []
+    twin = _OnRetry(
+        lambda: concurrent.append(
+            publish.publish_model(saved_model, repo_id=REPO, token=TOKEN, retry=FAST_RETRY)
+        ),
+        step="create branch",
+    )
+    logger = logging.getLogger("tfx_hf_pusher")
+    logger.addHandler(twin)
+    try:
+        result = publish.publish_model(saved_model, repo_id=REPO, token=TOKEN, retry=FAST_RETRY)
+    finally:
+        logger.removeHandler(twin)
+    assert twin.done and result.commit_id == concurrent[0].commit_id
+    assert len(api.list_repo_commits(REPO, revision=result.branch)) == 2  # initial + one
 
 
 def test_commit_retries_failed_first_push_leaves_no_version_branch(

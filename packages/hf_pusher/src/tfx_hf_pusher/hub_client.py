@@ -207,7 +207,10 @@ class HubClient:
         self.call(
             f"upload files to {where}",
             lambda: self.api.preupload_lfs_files(
-                repo_id, additions=additions, repo_type=repo_type, revision=parent
+                repo_id,
+                additions=additions,
+                repo_type=repo_type,
+                revision="main" if created else branch,
             ),
         )
         if created:
@@ -231,19 +234,27 @@ class HubClient:
                 "(another pusher?) and does not hold this push's files. Re-run the push."
             )
 
-        try:
-            info = self._call(
-                f"commit to {where}",
-                lambda: self.api.create_commit(
+        def attempt() -> object:
+            try:
+                return self.api.create_commit(
                     repo_id,
                     operations=[*additions, *deletions],
                     commit_message=message,
                     repo_type=repo_type,
                     revision=branch,
                     parent_commit=parent,
-                ),
-                before_retry=landed,
-            )
+                )
+            except HfHubHTTPError as error:
+                if _http_status(error) != 412:
+                    raise
+                # The branch moved since `parent`: maybe an identical push (same version) won.
+                done, head = landed()
+                if not done:
+                    raise
+                return head
+
+        try:
+            info = self._call(f"commit to {where}", attempt, before_retry=landed)
         except PublishError:
             if created:
                 self._delete_new_branch(repo_id, repo_type, branch, parent)
