@@ -13,7 +13,7 @@ from segmentation_data_prep.inputs import (
     InputError,
     list_inputs,
 )
-from segmentation_data_prep.processing import process_pair, split_for_stem
+from segmentation_data_prep.processing import ProcessingSettings, process_pair, split_for_stem
 
 
 def rejection_key(outcome) -> str:
@@ -25,7 +25,7 @@ def rejection_key(outcome) -> str:
 @pytest.fixture(scope="module")
 def processed(mixed_dataset):
     listing = list_inputs(str(mixed_dataset))
-    results = {pair.stem: process_pair(pair, 32, 0.2) for pair in listing.pairs}
+    results = {pair.stem: process_pair(pair, ProcessingSettings(32, 0.2)) for pair in listing.pairs}
     return listing, results
 
 
@@ -75,7 +75,7 @@ def test_conversions_match_pil(tmp_path):
     pairs = {p.stem: p for p in list_inputs(str(tmp_path)).pairs}
     expected = np.asarray(Image.fromarray(gray).convert("RGB").resize((20, 20), Image.LANCZOS))
     for stem in ("g8", "g16"):
-        _, serialized = process_pair(pairs[stem], 20, 0.2)
+        _, serialized = process_pair(pairs[stem], ProcessingSettings(20, 0.2))
         np.testing.assert_array_equal(record_format.decode_example(serialized).image, expected)
 
 
@@ -87,7 +87,7 @@ def test_palette_trimap_uses_indices(tmp_path):
     (tmp_path / "annotations/trimaps/p.png").unlink()
     palette_mask.save(tmp_path / "annotations/trimaps/p.png")
     pair = list_inputs(str(tmp_path)).pairs[0]
-    outcome, serialized = process_pair(pair, 30, 0.2)
+    outcome, serialized = process_pair(pair, ProcessingSettings(30, 0.2))
     assert outcome.written and not outcome.warnings
     np.testing.assert_array_equal(record_format.decode_example(serialized).mask, mask - 1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -72,8 +73,13 @@ def test_the_pipeline_stops_before_transform_on_bad_data(tmp_path):
     from segmentation_pipeline.local_runner import run_local
 
     data = tmp_path / "data"
+    shards = {}
     for split in record_format.SPLIT_NAMES:
-        write_records(str(data / split / f"{split}-00000-of-00001.tfrecord"), 6, corrupt=True)
+        shards[split] = [str(data / split / f"{split}-00000-of-00001.tfrecord")]
+        write_records(shards[split][0], 6, corrupt=True)
+    # The runner accepts only a complete data_prep output: the report that marks one.
+    report = {"shards": shards, "written": dict.fromkeys(record_format.SPLIT_NAMES, 6)}
+    (data / record_format.REPORT_NAME).write_text(json.dumps(report))
     config = PipelineConfig(local_dir=str(tmp_path / "run"), data_uri=str(data))
 
     with pytest.raises(Exception, match="anomal") as error:

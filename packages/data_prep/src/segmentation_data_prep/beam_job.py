@@ -1,23 +1,20 @@
 """The data_prep Apache Beam job: Pet-layout images + trimaps -> TFRecord shards + report.json.
 
-The same pipeline runs on the DirectRunner (default: one process per core) and on Dataflow
-(pass Dataflow pipeline options in `beam_args`). The launcher lists the inputs first (file
-names only), so shard counts are deterministic and the progress bar knows its total; the
-workers decode, validate, resize and encode; a final step writes `<out>/report.json` with
-every rejected item and why, after the shards are finalized.
+The same pipeline runs on the DirectRunner (locally) and on Dataflow (pass Dataflow pipeline
+options in `beam_args`). The launcher lists the inputs first (file names only), so shard counts
+are deterministic and the progress bar knows its total; the workers decode, validate, resize
+and encode into a staging directory; on success the launcher moves the shards into place and
+writes `<out>/report.json` last (staging.py), so a failed run never leaves a partial output.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import shutil
 import tempfile
-import threading
 import time
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -31,37 +28,24 @@ from apache_beam.options.pipeline_options import (
     WorkerOptions,
 )
 
-from segmentation_data_prep import record_format
-from segmentation_data_prep.inputs import (
-    REJECTION_REASONS,
-    WARNING_REASONS,
-    Listing,
-    Outcome,
-    list_inputs,
+from segmentation_data_prep import record_format, staging
+from segmentation_data_prep.inputs import Listing, Outcome, list_inputs
+from segmentation_data_prep.processing import ProcessingSettings, process_pair, split_for_stem
+from segmentation_data_prep.progress import ProgressBar, ProgressFile
+from segmentation_data_prep.report import build_report, read_report, summary_line, write_report
+from segmentation_data_prep.settings import (
+    DEFAULT_EVAL_FRACTION,
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DIRECT_PARALLEL,
+    DIRECT_SMALL,
+    EXAMPLES_PER_SHARD,
+    MIN_PAIRS_FOR_WORKER_PROCESSES,
+    DataPrepError,
+    check_settings,
 )
-from segmentation_data_prep.processing import process_pair, split_for_stem
 
 LOGGER = logging.getLogger(__name__)
-
-DEFAULT_IMAGE_SIZE = 128
-DEFAULT_EVAL_FRACTION = 0.2
-EXAMPLES_PER_SHARD = 1000  # ~30 MB shards at 128 px: enough files to read in parallel
-REPORT_NAME = "report.json"
-MAX_IMAGE_SIZE = 4096  # the schema's height/width domain
-# Local default: DirectRunner with one worker process per core (0 = os.cpu_count()) ...
-DIRECT_PARALLEL = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
-# ... except for small inputs: starting worker processes (each imports Beam, ~5-10 s) costs
-# more than it saves below a few thousand images (benchmarks/benchmark_data_prep.py).
-DIRECT_SMALL = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-MIN_PAIRS_FOR_WORKER_PROCESSES = 2000
-
-
-class DataPrepError(RuntimeError):
-    """The job cannot run, or ran and produced nothing usable (see `report`)."""
-
-    def __init__(self, message: str, report: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 def pipeline_options(beam_args: list[str] | None, num_pairs: int | None = None) -> PipelineOptions:
@@ -111,70 +95,36 @@ def _shard_count(requested: int | None, num_examples: int) -> int:
     return max(1, math.ceil(num_examples / EXAMPLES_PER_SHARD))
 
 
-def _existing_outputs(output_dir: str) -> list[str]:
-    patterns = [FileSystems.join(output_dir, split, "*") for split in record_format.SPLIT_NAMES]
-    patterns.append(FileSystems.join(output_dir, REPORT_NAME))
-    return sorted(m.path for result in FileSystems.match(patterns) for m in result.metadata_list)
-
-
-def _prepare_output_dir(output_dir: str, overwrite: bool) -> None:
-    """Old shards would be picked up by the split globs next to new ones: refuse or delete."""
-    existing = _existing_outputs(output_dir)
+def _refuse_existing_output(output_dir: str, overwrite: bool) -> None:
+    """Old shards would be picked up by the split globs next to new ones: refuse them."""
+    existing = staging.existing_outputs(output_dir)
     if existing and not overwrite:
         raise DataPrepError(
             f"{output_dir} already holds {len(existing)} output files (e.g. {existing[0]}); "
-            "pass --overwrite to replace them, or choose another --output-dir"
+            "pass --overwrite to replace them once the new run succeeds, or choose another "
+            "--output-dir"
         )
-    if existing:
-        FileSystems.delete(existing)
-
-
-class _ProgressFile:
-    """A worker's running count, in a file the launcher's progress bar sums (local runs)."""
-
-    def __init__(self, directory: str) -> None:
-        self.path = os.path.join(directory, uuid.uuid4().hex)
-        self.count = 0
-        self.last_write = 0.0
-
-    def tick(self) -> None:
-        self.count += 1
-        if time.monotonic() - self.last_write > 0.5:
-            self.flush()
-
-    def flush(self) -> None:
-        temporary = f"{self.path}.tmp"
-        with open(temporary, "w") as handle:
-            handle.write(str(self.count))
-        os.replace(temporary, self.path)
-        self.last_write = time.monotonic()
 
 
 class ProcessPairsFn(beam.DoFn):
     """Pair -> Outcome (main output) and the serialized example (output tagged by split)."""
 
-    def __init__(
-        self, image_size: int, eval_fraction: float, compress_level: int, progress_dir: str | None
-    ) -> None:
-        self.image_size = image_size
-        self.eval_fraction = eval_fraction
-        self.compress_level = compress_level
+    def __init__(self, settings: ProcessingSettings, progress_dir: str | None) -> None:
+        self.settings = settings
         self.progress_dir = progress_dir
-        self.progress: _ProgressFile | None = None
+        self.progress: ProgressFile | None = None
 
     def setup(self) -> None:
         # The directory exists only where the launcher runs (DirectRunner).
         if self.progress_dir and os.path.isdir(self.progress_dir):
-            self.progress = _ProgressFile(self.progress_dir)
+            self.progress = ProgressFile(self.progress_dir)
 
     def process(self, pair):
-        outcome, example = process_pair(
-            pair, self.image_size, self.eval_fraction, self.compress_level
-        )
+        outcome, example = process_pair(pair, self.settings)
         status = outcome.split if outcome.written else "rejected"
         beam.metrics.Metrics.counter("data_prep", status).inc()
         if self.progress:
-            self.progress.tick()
+            self.progress.add()
         if example is not None:
             yield beam.pvalue.TaggedOutput(outcome.split, example)
         yield outcome
@@ -212,76 +162,36 @@ class SummarizeFn(beam.CombineFn):
         return accumulator
 
 
-def build_report(
-    summary, found: dict[str, int], settings: dict[str, Any], shards: dict[str, list[str]]
-) -> dict[str, Any]:
-    """The report.json content: counts that add up, and every rejected item with a reason."""
+def _write_staged_report(summary, found, settings, report_path, train_shards, eval_shards):
     written, rejected, warned = summary
-    rejected = sorted(rejected, key=lambda o: (o.stem, o.paths))
-    warnings = [
-        (o.stem, reason, detail, o.paths[0]) for o in warned for reason, detail in o.warnings
-    ]
-    rejected_by_reason = Counter(o.reason for o in rejected)
-    warnings_by_reason = Counter(reason for _, reason, _, _ in warnings)
-    num_written = {split: written.get(split, 0) for split in record_format.SPLIT_NAMES}
-    total_written = sum(num_written.values())
-    return {
-        **settings,
-        "found": found["items"],
-        "found_files": {"images": found["images"], "trimaps": found["trimaps"]},
-        "written": {**num_written, "total": total_written},
-        "rejected": {"total": len(rejected), "by_reason": dict(sorted(rejected_by_reason.items()))},
-        "counts_add_up": total_written + len(rejected) == found["items"],
-        "rejections": [
-            {"stem": o.stem, "reason": o.reason, "detail": o.detail, "paths": list(o.paths)}
-            for o in rejected
-        ],
-        "warnings": {"total": len(warnings), "by_reason": dict(sorted(warnings_by_reason.items()))},
-        "warning_items": [
-            {"stem": stem, "reason": reason, "detail": detail, "path": path}
-            for stem, reason, detail, path in sorted(warnings)
-        ],
-        "how_to_fix": {
-            reason: {**REJECTION_REASONS, **WARNING_REASONS}[reason]
-            for reason in sorted(rejected_by_reason.keys() | warnings_by_reason.keys())
-        },
-        "shards": {split: sorted(paths) for split, paths in shards.items()},
-    }
-
-
-def _write_report(summary, found, settings, output_dir, train_shards, eval_shards) -> str:
-    report = build_report(summary, found, settings, {"train": train_shards, "eval": eval_shards})
-    path = FileSystems.join(output_dir, REPORT_NAME)
-    with FileSystems.create(path, mime_type="application/json") as handle:
-        handle.write(json.dumps(report, indent=2).encode("utf-8"))
-    return path
+    shards = {"train": train_shards, "eval": eval_shards}
+    write_report(build_report(written, rejected, warned, found, settings, shards), report_path)
 
 
 def build_pipeline(
     pipeline: beam.Pipeline,
     listing: Listing,
-    output_dir: str,
+    staging_dir: str,
     *,
-    image_size: int,
-    eval_fraction: float,
+    processing: ProcessingSettings,
     shard_counts: dict[str, int],
-    compress_level: int,
     settings: dict[str, Any],
     progress_dir: str | None = None,
 ) -> None:
+    """Shards and a report listing them, all inside `staging_dir` (promoted by the launcher)."""
     processed = (
         pipeline
         | "ListedPairs" >> beam.Create(listing.pairs)
         | "Distribute" >> beam.Reshuffle()  # spread pairs over workers (Create is one bundle)
         | "Process"
-        >> beam.ParDo(
-            ProcessPairsFn(image_size, eval_fraction, compress_level, progress_dir)
-        ).with_outputs(*record_format.SPLIT_NAMES, main="outcomes")
+        >> beam.ParDo(ProcessPairsFn(processing, progress_dir)).with_outputs(
+            *record_format.SPLIT_NAMES, main="outcomes"
+        )
     )
     shard_paths = {}
     for split in record_format.SPLIT_NAMES:
         shard_paths[split] = processed[split] | f"Write{split.title()}" >> beam.io.WriteToTFRecord(
-            FileSystems.join(output_dir, split, split),
+            FileSystems.join(staging_dir, split, split),
             file_name_suffix=record_format.SHARD_SUFFIX,
             num_shards=shard_counts[split],
         )
@@ -296,84 +206,64 @@ def build_pipeline(
         | "Summarize" >> beam.CombineGlobally(SummarizeFn())
         | "WriteReport"
         >> beam.Map(
-            _write_report,
+            _write_staged_report,
             found,
             settings,
-            output_dir,
+            FileSystems.join(staging_dir, record_format.REPORT_NAME),
             beam.pvalue.AsList(shard_paths["train"]),
             beam.pvalue.AsList(shard_paths["eval"]),
         )
     )
 
 
-class _ProgressBar:
-    """tqdm over the workers' progress files, refreshed from a thread while the job runs."""
-
-    def __init__(self, total: int, directory: str) -> None:
-        from tqdm import tqdm
-
-        self.directory = directory
-        self.bar = tqdm(total=total, unit="img", desc="data_prep", mininterval=1.0)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _done(self) -> int:
-        done = 0
-        for name in os.listdir(self.directory):
-            if not name.endswith(".tmp"):
-                try:
-                    with open(os.path.join(self.directory, name)) as handle:
-                        done += int(handle.read() or 0)
-                except (OSError, ValueError):
-                    continue  # being replaced right now; next poll reads it
-        return min(done, self.bar.total)  # retried bundles may count twice
-
-    def _run(self) -> None:
-        while not self.stop.wait(0.5):
-            self.bar.update(self._done() - self.bar.n)
-
-    def __enter__(self) -> _ProgressBar:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.bar.update(self._done() - self.bar.n)
-        self.bar.close()
+def _run(pipeline: beam.Pipeline, runner: str, local: bool, progress: tuple[int, str] | None):
+    if progress:
+        with ProgressBar(*progress):
+            pipeline.run().wait_until_finish()
+        return
+    if not local:
+        LOGGER.info("submitting to %s; follow progress in its console", runner)
+    pipeline.run().wait_until_finish()
 
 
 def run_data_prep(
     input_dir: str,
     output_dir: str,
     *,
-    image_size: int = DEFAULT_IMAGE_SIZE,
+    image_size: int = record_format.DEFAULT_IMAGE_SIZE,
     eval_fraction: float = DEFAULT_EVAL_FRACTION,
     num_train_shards: int | None = None,
     num_eval_shards: int | None = None,
     png_compress_level: int = record_format.DEFAULT_PNG_COMPRESS_LEVEL,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     overwrite: bool = False,
     show_progress: bool = True,
     beam_args: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run the job and return the report (also written to `<output_dir>/report.json`).
 
-    Raises DataPrepError when the arguments or the input cannot work, and when no example at
-    all could be written (the report is attached to the error and written all the same).
+    The output appears all at once when the job succeeds: shards are written to a staging
+    directory inside `output_dir`, then moved into place, replacing a previous output only
+    with `overwrite`; the report is written last. A failed run changes nothing there.
     Shard counts default to one shard per EXAMPLES_PER_SHARD listed pairs of the split.
+
+    Raises:
+        DataPrepError: the arguments or the input cannot work, `output_dir` holds an output
+            and `overwrite` is False, or no example at all could be written (the report is
+            attached to the error and written to `<output_dir>/failed_report.json`; the
+            previous output stays in place).
+        InputError: the input directory is missing or not in the Pet layout.
     """
-    if not 1 <= image_size <= MAX_IMAGE_SIZE:
-        raise DataPrepError(f"image_size must be in 1..{MAX_IMAGE_SIZE}, got {image_size}")
-    if not 0.0 < eval_fraction < 1.0:
-        raise DataPrepError(f"eval_fraction must be strictly between 0 and 1, got {eval_fraction}")
-    if not 0 <= png_compress_level <= 9:
-        raise DataPrepError(f"png_compress_level must be in 0..9, got {png_compress_level}")
-    for name, count in (
-        ("num_train_shards", num_train_shards),
-        ("num_eval_shards", num_eval_shards),
-    ):
-        if count is not None and count < 1:
-            raise DataPrepError(f"{name} must be >= 1, got {count}")
+    check_settings(
+        image_size=image_size,
+        eval_fraction=eval_fraction,
+        png_compress_level=png_compress_level,
+        num_train_shards=num_train_shards,
+        num_eval_shards=num_eval_shards,
+        max_pixels=max_pixels,
+        max_file_bytes=max_file_bytes,
+    )
     input_dir, output_dir = input_dir.rstrip("/"), output_dir.rstrip("/")
     pipeline_options(beam_args)  # fail fast on bad options, before listing
     started = time.monotonic()
@@ -393,51 +283,55 @@ def run_data_prep(
         per_split["eval"],
         len(listing.rejected),
     )
-    _prepare_output_dir(output_dir, overwrite)
+    _refuse_existing_output(output_dir, overwrite)
     settings = {
         "input_dir": input_dir,
         "output_dir": output_dir,
         "image_size": image_size,
         "eval_fraction": eval_fraction,
         "png_compress_level": png_compress_level,
+        "max_pixels": max_pixels,
+        "max_file_bytes": max_file_bytes,
     }
+    processing = ProcessingSettings(
+        image_size, eval_fraction, png_compress_level, max_pixels, max_file_bytes
+    )
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     local = runner in ("DirectRunner", "direct", "FnApiRunner")
     progress_dir = tempfile.mkdtemp(prefix="data_prep_progress_") if local else None
+    staging_dir = staging.new_staging_dir(output_dir)
     try:
         pipeline = beam.Pipeline(options=options)
         build_pipeline(
             pipeline,
             listing,
-            output_dir,
-            image_size=image_size,
-            eval_fraction=eval_fraction,
+            staging_dir,
+            processing=processing,
             shard_counts=shard_counts,
-            compress_level=png_compress_level,
             settings=settings,
             progress_dir=progress_dir,
         )
-        if local and show_progress and listing.pairs:
-            with _ProgressBar(len(listing.pairs), progress_dir):
-                pipeline.run().wait_until_finish()
-        else:
-            if not local:
-                LOGGER.info("submitting to %s; follow progress in its console", runner)
-            pipeline.run().wait_until_finish()
+        show = local and show_progress and listing.pairs
+        _run(pipeline, runner, local, (len(listing.pairs), progress_dir) if show else None)
+        report = read_report(FileSystems.join(staging_dir, record_format.REPORT_NAME))
+        if not report["counts_add_up"]:
+            raise DataPrepError(f"internal error: written + rejected != found in {input_dir}")
+        if report["written"]["total"] == 0:
+            failed_path = FileSystems.join(output_dir, staging.FAILED_REPORT_NAME)
+            report["shards"] = {split: [] for split in record_format.SPLIT_NAMES}
+            write_report(report, failed_path)
+            reasons = ", ".join(f"{r}: {n}" for r, n in report["rejected"]["by_reason"].items())
+            raise DataPrepError(
+                f"no usable example in {input_dir} ({reasons}); see {failed_path} "
+                f"(nothing in {output_dir} was changed)",
+                report,
+            )
+        report = staging.promote(staging_dir, output_dir, report)
     finally:
         if progress_dir:
             shutil.rmtree(progress_dir, ignore_errors=True)
-    with FileSystems.open(FileSystems.join(output_dir, REPORT_NAME)) as handle:
-        report = json.loads(handle.read())
+        staging.delete_tree(staging_dir)
     LOGGER.info("data_prep done in %.1f s: %s", time.monotonic() - started, summary_line(report))
-    if not report["counts_add_up"]:
-        raise DataPrepError(f"internal error: written + rejected != found in {output_dir}", report)
-    if report["written"]["total"] == 0:
-        reasons = ", ".join(f"{r}: {n}" for r, n in report["rejected"]["by_reason"].items())
-        raise DataPrepError(
-            f"no usable example in {input_dir} ({reasons}); see {output_dir}/{REPORT_NAME}",
-            report,
-        )
     for split in record_format.SPLIT_NAMES:
         if report["written"][split] == 0:
             LOGGER.warning(
@@ -448,13 +342,3 @@ def run_data_prep(
                 eval_fraction,
             )
     return report
-
-
-def summary_line(report: dict[str, Any]) -> str:
-    written, rejected = report["written"], report["rejected"]
-    reasons = ", ".join(f"{r}: {n}" for r, n in rejected["by_reason"].items())
-    return (
-        f"found {report['found']}, written {written['total']} (train {written['train']}, "
-        f"eval {written['eval']}), rejected {rejected['total']}"
-        + (f" ({reasons})" if reasons else "")
-    )

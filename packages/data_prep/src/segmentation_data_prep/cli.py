@@ -1,25 +1,30 @@
-"""Command line of the data_prep job: `seg-data-prep` / `python -m segmentation_data_prep`."""
+"""Command line of the data_prep job: `seg-data-prep` / `python -m segmentation_data_prep`.
+
+Arguments are parsed and checked before Apache Beam is imported (~10-40 s here), so a bad value
+answers at once; library warnings (FutureWarning, ...) are hidden unless --verbose.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import sys
-
-from apache_beam.options.pipeline_options import PipelineOptions
+import warnings
 
 from segmentation_data_prep import record_format
-from segmentation_data_prep.beam_job import (
+from segmentation_data_prep.settings import (
     DEFAULT_EVAL_FRACTION,
-    DEFAULT_IMAGE_SIZE,
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_PIXELS,
     EXAMPLES_PER_SHARD,
     MIN_PAIRS_FOR_WORKER_PROCESSES,
-    REPORT_NAME,
     DataPrepError,
-    run_data_prep,
-    summary_line,
+    check_settings,
 )
-from segmentation_data_prep.inputs import InputError
+
+REPORT_NAME = record_format.REPORT_NAME
+MEBIBYTE = 1024 * 1024
 
 EPILOG = f"""\
 Apache Beam options: every argument not listed above is passed to Beam as a pipeline option.
@@ -39,7 +44,9 @@ Apache Beam options: every argument not listed above is passed to Beam as a pipe
   Unknown options (typos) are an error, not silently ignored.
 
 Output: <out>/train/train-00000-of-0000N{record_format.SHARD_SUFFIX}, <out>/eval/eval-...,
-<out>/{REPORT_NAME} (counts per split and every rejected file with a named reason and a fix).
+<out>/{REPORT_NAME} (counts per split and every rejected file with a named reason and a fix),
+written last: the shards go to a staging directory in <out> and are moved into place when
+the job succeeds, so a failed run leaves the previous output (or nothing), never a partial one.
 Exit status: 0 when at least one example was written (rejections are in the report), 1 when
 nothing usable remains or the job cannot run, 2 on bad arguments.
 
@@ -74,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--image-size",
         type=int,
-        default=DEFAULT_IMAGE_SIZE,
+        default=record_format.DEFAULT_IMAGE_SIZE,
         help="side of the square images and masks written, in pixels; images "
         "are resized with a Lanczos filter, masks with nearest neighbour "
         "(default: %(default)s)",
@@ -102,51 +109,111 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--png-compress-level",
         type=int,
-        default=1,
+        default=record_format.DEFAULT_PNG_COMPRESS_LEVEL,
         choices=range(10),
         metavar="0..9",
         help="zlib level of the stored PNGs: higher is smaller "
         "and slower to write, decoding speed is the same (default: %(default)s)",
     )
     parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="refuse (as image_too_large / mask_too_large) any file declaring more pixels, "
+        "before decoding it: a guard against decompression bombs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=DEFAULT_MAX_FILE_BYTES / MEBIBYTE,
+        help="refuse any image or trimap file larger than this many MiB (default: %(default)s)",
+    )
+    parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="delete shards and report of a previous run in --output-dir first "
-        "(without it, existing outputs are an error: stale shards would match "
+        help="replace the shards and report of a previous run in --output-dir once the new "
+        "run succeeds (without it, existing outputs are an error: stale shards would match "
         "the split globs)",
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar (local runs show one on stderr)"
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show library warnings and Apache Beam's INFO log (hidden by default)",
+    )
     return parser
 
 
+def _misspelt_own_flags(parser: argparse.ArgumentParser, beam_args: list[str]) -> list[str]:
+    """Leftover flags that look like ours (e.g. --image_size): caught without importing Beam."""
+    ours = [option for action in parser._actions for option in action.option_strings]
+    messages = []
+    for arg in beam_args:
+        flag = arg.split("=", 1)[0]
+        if not flag.startswith("--"):
+            continue
+        close = difflib.get_close_matches(flag.replace("_", "-"), ours, n=1, cutoff=0.9)
+        if close:
+            messages.append(f"{flag} (did you mean {close[0]}?)")
+    return messages
+
+
 def _unknown_beam_options(beam_args: list[str]) -> list[str]:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     options = PipelineOptions(beam_args)
     known = options.get_all_options()
     return sorted(set(options.get_all_options(retain_unknown_options=True)) - set(known))
 
 
-def configure_logging() -> None:
+def configure_logging(verbose: bool = False) -> None:
     """Our progress at INFO; Beam at WARNING, minus one misleading line (crcmod's C extension
-    is installed and fast; Beam only looks for python-snappy first)."""
+    is installed and fast; Beam only looks for python-snappy first). Library FutureWarnings
+    and deprecation notices only with `verbose`."""
     logging.basicConfig(
-        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        force=True,
     )
     logging.getLogger("segmentation_data_prep").setLevel(logging.INFO)
-    logging.getLogger("apache_beam.io.tfrecordio").setLevel(logging.ERROR)
+    if not verbose:
+        logging.getLogger("apache_beam.io.tfrecordio").setLevel(logging.ERROR)
+        for category in (FutureWarning, DeprecationWarning, UserWarning):
+            warnings.filterwarnings("ignore", category=category)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
+    misspelt = _misspelt_own_flags(parser, beam_args)
+    if misspelt:
+        parser.error(f"unrecognized arguments: {', '.join(misspelt)}")
+    max_file_bytes = int(args.max_file_mb * MEBIBYTE)
+    try:
+        check_settings(
+            image_size=args.image_size,
+            eval_fraction=args.eval_fraction,
+            png_compress_level=args.png_compress_level,
+            num_train_shards=args.num_train_shards,
+            num_eval_shards=args.num_eval_shards,
+            max_pixels=args.max_pixels,
+            max_file_bytes=max_file_bytes,
+        )
+    except DataPrepError as error:
+        parser.error(str(error))
+    configure_logging(args.verbose)
     unknown = _unknown_beam_options(beam_args)
     if unknown:
         parser.error(
             "unrecognized arguments (neither a data_prep flag nor an Apache Beam pipeline "
             f"option): {', '.join('--' + name for name in unknown)}"
         )
-    configure_logging()
+    from segmentation_data_prep.beam_job import run_data_prep
+    from segmentation_data_prep.inputs import InputError
+    from segmentation_data_prep.report import summary_line
+
     try:
         report = run_data_prep(
             args.input_dir,
@@ -156,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             num_train_shards=args.num_train_shards,
             num_eval_shards=args.num_eval_shards,
             png_compress_level=args.png_compress_level,
+            max_pixels=args.max_pixels,
+            max_file_bytes=max_file_bytes,
             overwrite=args.overwrite,
             show_progress=not args.no_progress,
             beam_args=beam_args,

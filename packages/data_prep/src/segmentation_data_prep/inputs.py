@@ -8,6 +8,8 @@ reason. Content problems (unreadable, wrong values, ...) are found later, by pro
 
 from __future__ import annotations
 
+import errno
+import os
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +31,13 @@ REJECTION_REASONS = {
     "the first in sorted order is used: remove or rename the others",
     "stray_file": "not an image or trimap (e.g. a .mat file or a macOS ._* AppleDouble file); "
     "it is ignored: delete it to silence this entry",
+    "broken_symlink": "a symbolic link whose target is missing, or a loop of links: fix or "
+    "remove the link",
+    "image_too_large": "the image file or its declared pixel count is over the cap "
+    "(--max-file-mb, --max-pixels; a guard against decompression bombs): downscale it, or "
+    "raise the cap if the file is genuine",
+    "mask_too_large": "the trimap file or its declared pixel count is over the cap "
+    "(--max-file-mb, --max-pixels): downscale it, or raise the cap if the file is genuine",
     "unreadable_image": "the image cannot be decoded (empty, truncated, corrupt or not an image "
     "format): re-export or re-download it",
     "unreadable_mask": "the trimap cannot be decoded (empty, truncated, corrupt or not an image "
@@ -103,10 +112,40 @@ def _split_name(path: str) -> tuple[str, str]:
     return stem, extension.lower()
 
 
-def _list_dir(directory: str) -> list[str]:
-    """Files directly inside `directory` (Beam's `*` does not cross `/`), sorted; [] if none."""
-    matches = FileSystems.match([FileSystems.join(directory, "*")])[0].metadata_list
-    return sorted(m.path for m in matches)
+def _list_dir(directory: str) -> tuple[list[str], list[Outcome]]:
+    """Files directly inside `directory`, sorted, and its broken links as rejections.
+
+    Local directories are read with os.scandir so that dangling or looping symbolic links
+    become named rejections (Beam's local listing drops them silently); gs:// has no links.
+    """
+    if "://" in directory:
+        matches = FileSystems.match([FileSystems.join(directory, "*")])[0].metadata_list
+        return sorted(m.path for m in matches), []
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []
+    files, broken = [], []
+    for entry in entries:
+        try:
+            if entry.is_dir():  # follows links; subdirectories are not part of the layout
+                continue
+            if entry.is_symlink():
+                os.stat(entry.path)  # raises for a missing target or a loop
+        except OSError as error:
+            loop = error.errno == errno.ELOOP
+            target = "a loop of links" if loop else f"missing target {os.readlink(entry.path)}"
+            broken.append(
+                Outcome(
+                    _split_name(entry.path)[0],
+                    (entry.path,),
+                    reason="broken_symlink",
+                    detail=f"{entry.path} is a symbolic link to {target}",
+                )
+            )
+            continue
+        files.append(entry.path)
+    return files, broken
 
 
 def _stray_detail(name: str) -> str:
@@ -140,14 +179,18 @@ def list_inputs(input_dir: str) -> Listing:
     """Pair images/<stem>.* with annotations/trimaps/<stem>.png; name every other file."""
     images_dir = FileSystems.join(input_dir, IMAGES_DIR)
     trimaps_dir = FileSystems.join(input_dir, *TRIMAPS_DIR.split("/"))
-    image_files = _list_dir(images_dir)
-    mask_files = _list_dir(trimaps_dir)
-    if not image_files and not mask_files:
+    image_files, broken_images = _list_dir(images_dir)
+    mask_files, broken_masks = _list_dir(trimaps_dir)
+    if not image_files and not mask_files and not broken_images and not broken_masks:
         raise InputError(
             f"no files in {images_dir}/ or {trimaps_dir}/: the input must be in the Oxford-IIIT "
             "Pet layout (images/<stem>.jpg and annotations/trimaps/<stem>.png); check the path"
         )
-    listing = Listing(num_image_files=len(image_files), num_mask_files=len(mask_files))
+    listing = Listing(
+        rejected=broken_images + broken_masks,
+        num_image_files=len(image_files) + len(broken_images),
+        num_mask_files=len(mask_files) + len(broken_masks),
+    )
     images = _index(image_files, IMAGE_EXTENSIONS, listing)
     masks = _index(mask_files, MASK_EXTENSIONS, listing)
     for stem in sorted(images.keys() | masks.keys()):

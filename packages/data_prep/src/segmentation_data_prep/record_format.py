@@ -8,11 +8,16 @@ integers in {0, 1, 2} (the Pet trimap values 1, 2, 3 minus one).
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import numpy as np
-from PIL import Image
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and Pillow are imported where used: command lines read this module's constants
+# before any heavy import (a bad flag must answer at once).
 
 IMAGE_KEY = "image"  # bytes: PNG, RGB, uint8, HEIGHT_KEY x WIDTH_KEY
 MASK_KEY = "mask"  # bytes: PNG, grayscale, uint8 in {0, 1, 2}, same size as the image
@@ -26,11 +31,27 @@ TRIMAP_OFFSET = 1  # stored label = trimap value - 1
 
 SPLIT_NAMES = ("train", "eval")
 SHARD_SUFFIX = ".tfrecord"
+# The completion marker of a data_prep output directory, written last: a directory without it
+# (or whose shards differ from the ones it lists) is not a usable output (see report.py).
+REPORT_NAME = "report.json"
+
+DEFAULT_IMAGE_SIZE = 128  # side of the stored square examples, in pixels
+MAX_IMAGE_SIZE = 4096  # the schema's height/width domain
 
 
 def shard_glob(split: str) -> str:
     """Relative glob of a split's shards, usable as an ImportExampleGen split pattern."""
     return f"{split}/{split}-*{SHARD_SUFFIX}"
+
+
+def printable(name: str) -> str:
+    """A file name or stem as valid UTF-8 text, for records and reports.
+
+    POSIX file names are bytes; Python keeps the bytes that are not UTF-8 as surrogate escapes,
+    which cannot be encoded. Those bytes become `\\xNN` here, so `café` saved as Latin-1 is
+    stored as `caf\\xe9`; valid names are unchanged.
+    """
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -46,12 +67,17 @@ DEFAULT_PNG_COMPRESS_LEVEL = 1
 
 
 def encode_png(array: np.ndarray, compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL) -> bytes:
+    from PIL import Image
+
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 
 def decode_png(data: bytes) -> np.ndarray:
+    import numpy as np
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(image)
 
@@ -67,6 +93,8 @@ def encode_example(
     The protobuf is written directly (see _example_bytes) so that the Beam job never imports
     TensorFlow: that import costs ~8 s and ~500 MB in every worker process.
     """
+    import numpy as np
+
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"{stem}: image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
     if mask.dtype != np.uint8 or mask.shape != image.shape[:2]:
@@ -79,7 +107,7 @@ def encode_example(
         bytes_features={
             IMAGE_KEY: encode_png(image, compress_level),
             MASK_KEY: encode_png(mask, compress_level),
-            STEM_KEY: stem.encode("utf-8"),
+            STEM_KEY: printable(stem).encode("utf-8"),
         },
         int_features={HEIGHT_KEY: image.shape[0], WIDTH_KEY: image.shape[1]},
     )

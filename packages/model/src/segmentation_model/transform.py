@@ -18,9 +18,10 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 from segmentation_data_prep import record_format
-from segmentation_data_prep.beam_job import DEFAULT_IMAGE_SIZE
 
-IMAGE_SIZE = DEFAULT_IMAGE_SIZE  # override with Transform's custom_config["image_size"]
+IMAGE_SIZE = (
+    record_format.DEFAULT_IMAGE_SIZE
+)  # override with Transform's custom_config["image_size"]
 IMAGE_KEY = "image_xf"  # float32 [S, S, 3] in [-1, 1] (MobileNetV2 scaling)
 LABEL_KEY = "label_xf"  # int64 [S, S], class ids in record_format.CLASS_NAMES order
 # float32 [C]: share of each class among the labelled pixels of the analyzed (training) split,

@@ -74,13 +74,21 @@ class _ComponentProgress(logging.Handler):
 def prepare_data(config: PipelineConfig, num_images: int, seed: int) -> str:
     """Synthetic Pet-layout images -> data_prep shards; skipped when done for these inputs."""
     from segmentation_data_prep import beam_job, synthetic
+    from segmentation_data_prep.report import IncompleteOutputError, require_complete_output
 
     data_dir = Path(config.data_location(TARGET_LOCAL))
     stamp = {"num_images": num_images, "seed": seed, "image_size": config.image_size}
     stamp_path = data_dir / _STAMP
     if stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp:
-        print(f"Data: reusing {data_dir} ({num_images} images, seed {seed})")
-        return str(data_dir)
+        try:
+            require_complete_output(str(data_dir))
+            print(f"Data: reusing {data_dir} ({num_images} images, seed {seed})")
+            return str(data_dir)
+        except IncompleteOutputError as error:
+            print(f"Data: not reusing {data_dir}: {error}")
+    # The stamp describes the output in place: gone until a run for these inputs succeeds, so
+    # data left by an earlier run is never taken for the output of a failed rerun.
+    stamp_path.unlink(missing_ok=True)
     raw_dir = Path(config.local_dir) / "raw_images"
     print(f"Data: writing {num_images} synthetic images (Oxford-IIIT Pet layout) to {raw_dir}")
     synthetic.write_synthetic_pet_dataset(raw_dir, num_images, seed=seed)

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from segmentation_data_prep.report import require_complete_output
 from tfx import v1 as tfx
 
 from segmentation_pipeline.config import (
@@ -26,16 +27,14 @@ from segmentation_pipeline.run_summary import format_summary, read_latest_run
 
 
 def run_local(config: PipelineConfig) -> None:
-    """Runs the full pipeline; raises if a component fails (e.g. the anomalies gate)."""
-    data = config.data_location(TARGET_LOCAL)
-    if not os.path.isdir(os.path.join(data, "train")) or not os.path.isdir(
-        os.path.join(data, "eval")
-    ):
-        raise FileNotFoundError(
-            f"No data_prep output in {data} (expected train/ and eval/ shard directories). "
-            "Run `python -m segmentation_data_prep` first, set SEGPIPE_DATA_URI/--data-uri, or "
-            "use `python -m segmentation_pipeline.demo`, which prepares sample data."
-        )
+    """Runs the full pipeline; raises if a component fails (e.g. the anomalies gate).
+
+    Raises:
+        IncompleteOutputError: the data directory is not a complete data_prep output.
+    """
+    # Refuses a directory without the report a successful data_prep run writes last: train/
+    # and eval/ alone may hold the partial shards of a failed run.
+    require_complete_output(config.data_location(TARGET_LOCAL))
     os.makedirs(config.local_dir, exist_ok=True)
     tfx.orchestration.LocalDagRunner().run(create_pipeline(config, TARGET_LOCAL))
 

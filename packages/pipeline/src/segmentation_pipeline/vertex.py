@@ -92,7 +92,9 @@ def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
             "Workload Identity provides them (CI). Nothing was submitted."
         ) from None
     from google.cloud import aiplatform
+    from segmentation_data_prep.report import require_complete_output
 
+    require_complete_output(config.data_location(TARGET_VERTEX))  # before anything is uploaded
     uploaded = upload_assets(config)
     print(f"Uploaded {len(uploaded)} files the steps read by path (schema, Space template)")
     aiplatform.init(
