@@ -1,21 +1,26 @@
 """Benchmark (not a test): data_prep vs the public reference approach, in one process and run.
 
-    python packages/data_prep/benchmarks/benchmark_data_prep.py [--num-images 1000] [--repeat 2]
-        [--variant NAME=BEAM_ARGS ...]
+    python packages/data_prep/benchmarks/benchmark_data_prep.py [--num-images 2000] [--repeat 3]
+        [--variant NAME=BEAM_ARGS ...] [--profile 200]
 
 The reference, re-implemented faithfully: a sequential script that decodes each JPEG and
 trimap with TensorFlow, resizes both bilinearly, stores every pixel as a float in a FloatList
 and writes `train-NN-K.tfrec` / `val-NN-K.tfrec` shards (K = records in the shard).
-Figures: images/s (wall clock of the whole job, Beam start-up and worker start-up included;
-imports excluded for both) and bytes/example (shard bytes / examples written). Targets at
-N=1000: >= 4x the reference's images/s, <= 1/4 of its bytes/example. Other processes on the
-machine skew wall-clock figures: use --repeat and read the best and the median.
+Both sides run in this process on the same stack (printed first: protobuf implementation,
+TensorFlow, Beam, Pillow). Figures: images/s (wall clock of the whole job, Beam start-up and
+worker start-up included; imports excluded for both) and bytes/example (shard bytes / examples
+written). Target: >= 4x the reference's images/s (median vs median), <= 1/4 of its
+bytes/example. Runs are interleaved (reference, then each data_prep variant, per repeat) so
+that load from other processes hits both sides alike: read the best and the median.
+`--profile K` first times each step of our path on K images (ms per image, best of 3) and
+derives the Beam overhead from an in-process run.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import io
 import math
 import os
 import random
@@ -27,10 +32,111 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import apache_beam
+import numpy as np
+import PIL
 import tensorflow as tf
-from segmentation_data_prep import record_format
+from google.protobuf.internal import api_implementation
+from PIL import Image
+from segmentation_data_prep import processing, record_format, shards
 from segmentation_data_prep.beam_job import run_data_prep
+from segmentation_data_prep.inputs import list_inputs
 from segmentation_data_prep.synthetic import write_synthetic_pet_dataset
+
+IN_PROCESS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+
+
+def stack() -> str:
+    return (
+        f"protobuf {api_implementation.Type()}, tensorflow {tf.__version__}, "
+        f"apache-beam {apache_beam.__version__}, pillow {PIL.__version__}, numpy {np.__version__}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def _best_ms(function, items, repeat: int = 3) -> tuple[float, list]:
+    best, results = float("inf"), []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        results = [function(item) for item in items]
+        best = min(best, time.perf_counter() - started)
+    return best / len(items) * 1000, results
+
+
+def profile(dataset: Path, size: int, count: int, work: Path) -> None:
+    """ms per image for each step of processing.process_pair and the shard write, and what
+    the Beam job adds on top (in-process run over the same images)."""
+    pairs = list_inputs(str(dataset)).pairs[:count]
+    settings = processing.ProcessingSettings(size, 0.2)
+    steps = {}
+    steps["read files"], data = _best_ms(
+        lambda p: (Path(p.image_path).read_bytes(), Path(p.mask_path).read_bytes()), pairs
+    )
+
+    def decode_image(item):
+        image = Image.open(io.BytesIO(item[0]))
+        drafted = image.draft(None, (size, size))
+        image.load()
+        return image, drafted[1] if drafted else None
+
+    steps["decode image (JPEG at DCT scale)"], decoded = _best_ms(decode_image, data)
+    steps["convert to RGB"], _ = _best_ms(lambda d: processing.to_rgb(d[0], []), decoded)
+
+    def decode_mask(item):
+        trimap = np.asarray(Image.open(io.BytesIO(item[1])))
+        processing._out_of_range_values(trimap)
+        return trimap
+
+    steps["decode + check trimap"], trimaps = _best_ms(decode_mask, data)
+    steps["resize image (Lanczos)"], pixels = _best_ms(
+        lambda d: np.asarray(d[0].resize((size, size), processing.IMAGE_RESAMPLE, box=d[1])),
+        decoded,
+    )
+    steps["resize mask (nearest)"], labels = _best_ms(
+        lambda t: np.asarray(Image.fromarray(t).resize((size, size), processing.MASK_RESAMPLE)) - 1,
+        trimaps,
+    )
+    steps["PNG encode image + mask"], _ = _best_ms(
+        lambda pl: (record_format.encode_png(pl[0]), record_format.encode_png(pl[1])),
+        list(zip(pixels, labels)),
+    )
+    steps["Example proto + split hash"], examples = _best_ms(  # minus the PNG step below
+        lambda pl: (
+            record_format.encode_example("Abyssinian_1", *pl),
+            processing.split_for_stem("Abyssinian_1", 0.2),
+        )[0],
+        list(zip(pixels, labels)),
+    )
+    steps["Example proto + split hash"] -= steps["PNG encode image + mask"]
+    record_seconds = []
+    for _ in range(3):
+        started = time.perf_counter()
+        shards.write_file(str(work / "profile.tfrecord"), shards.tfrecord_bytes(examples))
+        record_seconds.append(time.perf_counter() - started)
+    steps["TFRecord framing + write"] = min(record_seconds) / len(examples) * 1000
+    steps["process_pair end to end"], _ = _best_ms(
+        lambda p: processing.process_pair(p, settings), pairs
+    )
+    subset = work / "profile_subset"
+    for pair in pairs:
+        for path in (pair.image_path, pair.mask_path):
+            target = subset / os.path.relpath(path, dataset)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                target.symlink_to(path)
+    job = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        run_data_prep(str(subset), str(work / "profile_out"), image_size=size, overwrite=True,
+                      show_progress=False, beam_args=IN_PROCESS)  # fmt: skip
+        job = min(job, time.perf_counter() - started)
+    per_image = job / len(pairs) * 1000
+    steps["whole job in-process (best of 3)"] = per_image
+    # Mostly fixed costs (pipeline start-up, listing, staging), spread over `count` images.
+    steps["Beam + listing + staging overhead"] = per_image - steps["process_pair end to end"]
+    print(f"\nprofile: {len(pairs)} images to {size} px, ms per image (best of 3)")
+    for name, ms in steps.items():
+        print(f"  {name:36} {ms:7.2f}")
 
 
 def reference_job(
@@ -89,9 +195,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--num-images", type=int, default=1000)
+    parser.add_argument("--num-images", type=int, default=2000)
     parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each job (default: 2)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each job (default: 3)")
+    parser.add_argument(
+        "--profile", type=int, default=0, help="time each step on this many images first"
+    )
     parser.add_argument(
         "--variant",
         action="append",
@@ -105,6 +214,7 @@ def main() -> None:
     parser.add_argument("--work-dir", default=None, help="default: a temporary directory")
     args = parser.parse_args()
 
+    print(f"stack: {stack()}")
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench_data_prep_"))
     dataset = work / "dataset"
     if (
@@ -115,6 +225,8 @@ def main() -> None:
         write_synthetic_pet_dataset(dataset, args.num_images)
         print(f"generated {args.num_images} images in {time.perf_counter() - started:.1f} s")
 
+    if args.profile:
+        profile(dataset, args.image_size, args.profile, work)
     variants = {"data_prep (default)": []}
     for variant in args.variant:
         name, _, beam_args = variant.partition("=")
@@ -153,8 +265,8 @@ def main() -> None:
     reference_median = statistics.median(speed for speed, _ in results["reference"])
     reference_size = results["reference"][0][1]
     print(
-        f"\nN={args.num_images}, {args.image_size}x{args.image_size}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}; reference labels not integers: {fraction:.2%}"
+        f"\nN={args.num_images}, {args.image_size}x{args.image_size}, {args.repeat} interleaved "
+        f"repeats; reference labels not integers: {fraction:.2%}\nstack: {stack()}"
     )
     print(f"{'job':34} {'img/s best':>10} {'median':>8} {'KiB/ex':>8} {'speed x':>8} {'size x':>7}")
     for name, runs in results.items():

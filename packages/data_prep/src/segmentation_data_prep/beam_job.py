@@ -28,7 +28,7 @@ from apache_beam.options.pipeline_options import (
     WorkerOptions,
 )
 
-from segmentation_data_prep import record_format, staging
+from segmentation_data_prep import record_format, shards, staging
 from segmentation_data_prep.inputs import Listing, Outcome, list_inputs
 from segmentation_data_prep.processing import ProcessingSettings, process_pair, split_for_stem
 from segmentation_data_prep.progress import ProgressBar, ProgressFile
@@ -44,6 +44,7 @@ from segmentation_data_prep.settings import (
     DataPrepError,
     check_settings,
 )
+from segmentation_data_prep.shards import Chunk
 
 LOGGER = logging.getLogger(__name__)
 
@@ -106,11 +107,12 @@ def _refuse_existing_output(output_dir: str, overwrite: bool) -> None:
         )
 
 
-class ProcessPairsFn(beam.DoFn):
-    """Pair -> Outcome (main output) and the serialized example (output tagged by split)."""
+class ProcessChunkFn(beam.DoFn):
+    """Chunk -> its summary (main output) and the path of its part file (tagged "parts")."""
 
-    def __init__(self, settings: ProcessingSettings, progress_dir: str | None) -> None:
+    def __init__(self, settings: ProcessingSettings, parts_dir: str, progress_dir: str | None):
         self.settings = settings
+        self.parts_dir = parts_dir
         self.progress_dir = progress_dir
         self.progress: ProgressFile | None = None
 
@@ -119,15 +121,23 @@ class ProcessPairsFn(beam.DoFn):
         if self.progress_dir and os.path.isdir(self.progress_dir):
             self.progress = ProgressFile(self.progress_dir)
 
-    def process(self, pair):
-        outcome, example = process_pair(pair, self.settings)
-        status = outcome.split if outcome.written else "rejected"
-        beam.metrics.Metrics.counter("data_prep", status).inc()
-        if self.progress:
-            self.progress.add()
-        if example is not None:
-            yield beam.pvalue.TaggedOutput(outcome.split, example)
-        yield outcome
+    def process(self, chunk: Chunk):
+        summary = SummarizeFn().create_accumulator()
+        records = []
+        for pair in chunk.pairs:
+            outcome, example = process_pair(pair, self.settings)
+            summary = SummarizeFn().add_input(summary, outcome)
+            if example is not None:
+                records.append(example)
+            if self.progress:
+                self.progress.add()
+        part = FileSystems.join(self.parts_dir, f"{chunk.shard_key}.{chunk.index:05d}.part")
+        shards.write_file(part, shards.tfrecord_bytes(records))
+        counter = beam.metrics.Metrics.counter
+        counter("data_prep", chunk.split).inc(len(records))
+        counter("data_prep", "rejected").inc(len(chunk.pairs) - len(records))
+        yield beam.pvalue.TaggedOutput("parts", (chunk.shard_key, (chunk.index, part)))
+        yield summary
 
     def finish_bundle(self) -> None:
         if self.progress:
@@ -135,19 +145,24 @@ class ProcessPairsFn(beam.DoFn):
 
 
 class SummarizeFn(beam.CombineFn):
-    """Counts written examples per split; keeps only the items worth reporting."""
+    """Counts written examples per split; keeps only the items worth reporting.
+
+    Inputs are Outcomes or summaries (accumulators) of whole chunks.
+    """
 
     def create_accumulator(self):
         return Counter(), [], []
 
-    def add_input(self, accumulator, outcome: Outcome):
+    def add_input(self, accumulator, element):
+        if not isinstance(element, Outcome):
+            return self.merge_accumulators([accumulator, element])
         written, rejected, warned = accumulator
-        if outcome.written:
-            written[outcome.split] += 1
+        if element.written:
+            written[element.split] += 1
         else:
-            rejected.append(outcome)
-        if outcome.warnings:
-            warned.append(outcome)
+            rejected.append(element)
+        if element.warnings:
+            warned.append(element)
         return accumulator
 
     def merge_accumulators(self, accumulators):
@@ -162,10 +177,18 @@ class SummarizeFn(beam.CombineFn):
         return accumulator
 
 
-def _write_staged_report(summary, found, settings, report_path, train_shards, eval_shards):
+def _write_shard(shard: tuple[str, str], parts_by_shard, staging_dir: str) -> tuple[str, str]:
+    split, name = shard
+    parts = [path for _, path in sorted(parts_by_shard[name])]  # [] for a shard without pairs
+    return split, shards.concatenate(parts, FileSystems.join(staging_dir, split, name))
+
+
+def _write_staged_report(summary, found, settings, report_path, shard_paths):
     written, rejected, warned = summary
-    shards = {"train": train_shards, "eval": eval_shards}
-    write_report(build_report(written, rejected, warned, found, settings, shards), report_path)
+    by_split = {split: [] for split in record_format.SPLIT_NAMES}
+    for split, path in shard_paths:
+        by_split[split].append(path)
+    write_report(build_report(written, rejected, warned, found, settings, by_split), report_path)
 
 
 def build_pipeline(
@@ -179,29 +202,37 @@ def build_pipeline(
     progress_dir: str | None = None,
 ) -> None:
     """Shards and a report listing them, all inside `staging_dir` (promoted by the launcher)."""
+    pairs_by_split = {split: [] for split in record_format.SPLIT_NAMES}
+    for pair in listing.pairs:
+        pairs_by_split[split_for_stem(pair.stem, processing.eval_fraction)].append(pair)
+    chunks = shards.plan_chunks(pairs_by_split, shard_counts)
+    all_shards = [
+        (split, shards.shard_name(split, shard, shard_counts[split]))
+        for split in record_format.SPLIT_NAMES
+        for shard in range(shard_counts[split])
+    ]
     processed = (
         pipeline
-        | "ListedPairs" >> beam.Create(listing.pairs)
-        | "Distribute" >> beam.Reshuffle()  # spread pairs over workers (Create is one bundle)
+        | "PlannedChunks" >> beam.Create(chunks, reshuffle=False)
+        | "Distribute" >> beam.Reshuffle()  # spread chunks over workers (Create is one bundle)
         | "Process"
-        >> beam.ParDo(ProcessPairsFn(processing, progress_dir)).with_outputs(
-            *record_format.SPLIT_NAMES, main="outcomes"
-        )
+        >> beam.ParDo(
+            ProcessChunkFn(processing, FileSystems.join(staging_dir, "parts"), progress_dir)
+        ).with_outputs("parts", main="summaries")
     )
-    shard_paths = {}
-    for split in record_format.SPLIT_NAMES:
-        shard_paths[split] = processed[split] | f"Write{split.title()}" >> beam.io.WriteToTFRecord(
-            FileSystems.join(staging_dir, split, split),
-            file_name_suffix=record_format.SHARD_SUFFIX,
-            num_shards=shard_counts[split],
-        )
+    shard_paths = (
+        pipeline
+        | "Shards" >> beam.Create(all_shards, reshuffle=False)
+        | "Concatenate"
+        >> beam.Map(_write_shard, beam.pvalue.AsMultiMap(processed.parts), staging_dir)
+    )
     found = {
         "items": listing.found,
         "images": listing.num_image_files,
         "trimaps": listing.num_mask_files,
     }
     _ = (
-        (processed.outcomes, pipeline | "ListingRejections" >> beam.Create(listing.rejected))
+        (processed.summaries, pipeline | "ListingRejections" >> beam.Create(listing.rejected))
         | "AllOutcomes" >> beam.Flatten()
         | "Summarize" >> beam.CombineGlobally(SummarizeFn())
         | "WriteReport"
@@ -210,8 +241,7 @@ def build_pipeline(
             found,
             settings,
             FileSystems.join(staging_dir, record_format.REPORT_NAME),
-            beam.pvalue.AsList(shard_paths["train"]),
-            beam.pvalue.AsList(shard_paths["eval"]),
+            beam.pvalue.AsList(shard_paths),
         )
     )
 
