@@ -74,12 +74,9 @@ def profile(dataset: Path, size: int, count: int, work: Path) -> None:
     )
 
     def decode_image(item):
-        image = Image.open(io.BytesIO(item[0]))
-        drafted = image.draft(None, (size, size))
-        image.load()
-        return image, drafted[1] if drafted else None
+        return processing._decode_reduced(Image.open(io.BytesIO(item[0])), "image", size)
 
-    steps["decode image (JPEG at DCT scale)"], decoded = _best_ms(decode_image, data)
+    steps["decode image (JPEG at half scale)"], decoded = _best_ms(decode_image, data)
     steps["convert to RGB"], _ = _best_ms(lambda d: processing.to_rgb(d[0], []), decoded)
 
     def decode_mask(item):

@@ -76,12 +76,13 @@ def test_round_trip_pixels_and_labels_equal_the_resized_inputs(mixed_run, mixed_
                 continue  # converted inputs: see test_processing.py
             decoded = record_format.decode_example(serialized)
             path = mixed_dataset / "images" / f"{stem}.jpg"
-            with Image.open(path) as image:  # decoded at the DCT scale, then Lanczos
-                _, box = image.draft("RGB", (SIZE, SIZE)) or (None, None)
+            with Image.open(path) as image:  # decoded at half scale if >= 2x SIZE, then Lanczos
+                half = (max(SIZE, (image.width + 1) // 2), max(SIZE, (image.height + 1) // 2))
+                _, box = image.draft("RGB", half) or (None, None)
                 expected_image = np.asarray(image.resize((SIZE, SIZE), Image.LANCZOS, box=box))
             with Image.open(path) as image:  # the full decode gives nearly the same picture
                 full = np.asarray(image.convert("RGB").resize((SIZE, SIZE), Image.LANCZOS))
-            assert np.abs(full.astype(int) - decoded.image).mean() < 1.0
+            assert np.abs(full.astype(int) - decoded.image).mean() < 0.5
             with Image.open(mixed_dataset / "annotations" / "trimaps" / f"{stem}.png") as mask:
                 expected_mask = np.asarray(mask.resize((SIZE, SIZE), Image.NEAREST)) - 1
             np.testing.assert_array_equal(decoded.image, expected_image)
