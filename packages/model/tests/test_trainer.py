@@ -109,6 +109,18 @@ def test_training_reduces_the_loss_and_exports(trainer_run, records_dir):
     )
     assert len(weights) == record_format.NUM_CLASSES
     assert np.argmax(weights) == np.argmin(counts) and max(weights) > 1.0
+    with open(os.path.join(run_dir, "phases.json")) as f:
+        phases = json.load(f)
+    epochs = [f"fit: epoch {n}" for n in range(1, TINY_TRAINER_CONFIG["epochs"] + 1)]
+    assert list(phases) == [
+        "build model",
+        *epochs,
+        "fit",
+        "export: trace signatures",
+        "export: save",
+    ]
+    assert all(times["wall_s"] > 0 and times["cpu_s"] > 0 for times in phases.values())
+    assert sum(phases[name]["wall_s"] for name in epochs) <= phases["fit"]["wall_s"]
 
     loaded = tf.saved_model.load(serving_dir)
     assert {"serving_default", "transform_features", "from_examples"} <= set(loaded.signatures)
@@ -135,39 +147,12 @@ def test_training_reduces_the_loss_and_exports(trainer_run, records_dir):
 def test_tfma_evaluates_the_exported_model_with_our_metrics(trainer_run, transform_run, tmp_path):
     """The Evaluator's contract: from_examples + transform_features + metrics by module path."""
     import tensorflow_model_analysis as tfma
+    from segmentation_model import evaluation
 
     serving_dir, _ = trainer_run
-    module = "segmentation_model.metrics"
     eval_config = tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                signature_name="from_examples",
-                label_key="label_xf",
-                preprocessing_function_names=["transform_features"],
-            )
-        ],
-        metrics_specs=[
-            tfma.MetricsSpec(
-                metrics=[
-                    # Without a "name" in config, TFMA names a metric after its class.
-                    tfma.MetricConfig(
-                        class_name="MeanIoUFromProbabilities",
-                        module=module,
-                        config=json.dumps({"name": "mean_iou"}),
-                    ),
-                    tfma.MetricConfig(
-                        class_name="PixelAccuracyFromProbabilities",
-                        module=module,
-                        config=json.dumps({"name": "pixel_accuracy"}),
-                    ),
-                    tfma.MetricConfig(
-                        class_name="ClassIoUFromProbabilities",
-                        module=module,
-                        config=json.dumps({"class_index": 0, "name": "iou_pet"}),
-                    ),
-                ]
-            )
-        ],
+        model_specs=[evaluation.model_spec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=evaluation.metric_configs(per_class_iou=True))],
         slicing_specs=[tfma.SlicingSpec()],
     )
     result = tfma.run_model_analysis(
@@ -178,7 +163,7 @@ def test_tfma_evaluates_the_exported_model_with_our_metrics(trainer_run, transfo
     )
     ((_, metrics_by_output),) = result.slicing_metrics
     values = {name: value["doubleValue"] for name, value in metrics_by_output[""][""].items()}
-    for name in ("mean_iou", "pixel_accuracy", "iou_pet"):
+    for name in ("mean_iou", "pixel_accuracy", "iou_pet", "iou_background", "iou_border"):
         assert 0.0 <= values[name] <= 1.0, values
     assert values["mean_iou"] > 0.0, values
 
@@ -281,3 +266,36 @@ def test_augmentation_never_touches_the_eval_split(transform_run):
     for (image_a, label_a), (image_b, label_b) in zip(with_augment, without):
         np.testing.assert_array_equal(image_a, image_b)
         np.testing.assert_array_equal(label_a, label_b)
+
+
+def test_prediction_images_paint_masks_in_the_record_format_colours(tmp_path):
+    """TensorBoard panels (image | label | prediction) use record_format.CLASS_COLORS."""
+    import tf_keras as keras
+    from segmentation_data_prep import record_format
+    from segmentation_model.trainer import PredictionImages
+
+    labels = np.array([[[0, 1], [2, 0]]], np.int64)  # one 2x2 example, every class
+    images = np.zeros((1, 2, 2, 3), np.float32)
+    dataset = tf.data.Dataset.from_tensors(({"image_xf": images}, labels))
+    border_everywhere = keras.Sequential(
+        [keras.layers.Lambda(lambda x: tf.one_hot(tf.fill(tf.shape(x)[:3], 2), 3))]
+    )
+    callback = PredictionImages(dataset, str(tmp_path))
+    callback.set_model(border_everywhere)
+    callback.on_epoch_end(0)
+
+    (event_file,) = tf.io.gfile.glob(str(tmp_path / "predictions" / "events.out.*"))
+    (png,) = [
+        value.image.encoded_image_string
+        for event in tf.compat.v1.train.summary_iterator(event_file)
+        for value in event.summary.value
+        if value.tag == "eval_predictions"
+    ]
+    panels = tf.io.decode_png(png).numpy()
+    assert panels.shape == (2, 6, 3)
+    colors = {name: rgb for name, rgb in zip(record_format.CLASS_NAMES, record_format.CLASS_COLORS)}
+    label_panel, predicted_panel = panels[:, 2:4], panels[:, 4:6]
+    assert label_panel[0, 0].tolist() == list(colors["pet"])
+    assert label_panel[0, 1].tolist() == list(colors["background"])
+    assert label_panel[1, 0].tolist() == list(colors["border"])
+    assert (predicted_panel == np.array(colors["border"], np.uint8)).all()

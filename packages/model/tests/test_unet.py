@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import numpy as np
 import pytest
 import tf_keras as keras
@@ -78,8 +80,21 @@ def test_missing_weights_file_is_a_clear_error(tmp_path):
         unet.build_unet(3, 64, alpha=0.35, encoder_weights=str(tmp_path / "nope.h5"))
 
 
+def _closed_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends: connections refused
+
+
 def test_imagenet_without_network_says_what_to_do(tmp_path, monkeypatch):
+    """Hermetic: the download goes to a proxy port nobody listens on, so it fails the same way
+    with or without network access, and nothing leaves the machine."""
     monkeypatch.setenv("HOME", str(tmp_path))  # an empty Keras cache: it must download
+    proxy = f"http://127.0.0.1:{_closed_loopback_port()}"
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(RuntimeError) as error:
         unet.build_unet(3, 64, alpha=0.35, encoder_weights="imagenet")
     message = str(error.value)

@@ -10,7 +10,7 @@ import pytest
 from segmentation_data_prep import record_format
 from segmentation_pipeline.anomalies_gate import DataAnomaliesError, check_anomalies
 from segmentation_pipeline.config import PipelineConfig
-from segmentation_pipeline.pipeline import ANOMALIES_GATE, EXAMPLE_VALIDATOR, TRANSFORM
+from segmentation_pipeline.node_ids import ANOMALIES_GATE, EXAMPLE_VALIDATOR, TRANSFORM
 from segmentation_pipeline.run_summary import read_latest_run
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 
 import pytest
 from segmentation_pipeline.config import (
@@ -101,14 +102,14 @@ def test_bad_cli_value_exits_with_the_field_named(capsys):
     ("changes", "message"),
     [
         ({"pipeline_name": "My_Pipeline"}, "pipeline_name .*lower-case"),
-        ({"train_steps": -1}, "train_steps .*>= 0"),
+        ({"train_steps": -1}, "train_steps .*>= 1"),
         ({"batch_size": 0}, "batch_size .*>= 1"),
         ({"min_mean_iou": 1.5}, r"min_mean_iou .*\[0, 1\]"),
         ({"training_accelerator_type": "NVIDIA_TESLA_T4"}, "together"),
         ({"hf_model_repo_id": "no-namespace"}, "namespace/name"),
         ({"hf_space_repo_id": "me/space"}, "needs hf_model_repo_id"),
         ({"hf_token_env_var": "hf_abcdef secret"}, "NAME of an environment variable"),
-        ({"serving_min_replicas": 3}, "serving_max_replicas"),
+        ({"serving_min_replicas": 3, "serving_max_replicas": 2}, "serving_max_replicas"),
         ({"decoder_filters": (8, 8)}, "decoder_filters"),
     ],
 )
@@ -154,3 +155,75 @@ def test_local_locations_are_absolute_and_under_local_dir(tmp_path):
     assert config.data_location(TARGET_LOCAL) == str(tmp_path / "runs" / "data")
     assert config.pipeline_root_location(TARGET_LOCAL) == str(tmp_path / "runs" / "pipeline_root")
     assert config.metadata_path == str(tmp_path / "runs" / "metadata.sqlite")
+
+
+def test_config_rejects_train_steps_below_one():
+    with pytest.raises(ConfigError, match=r"train_steps \(env SEGPIPE_TRAIN_STEPS.*>= 1, got 0"):
+        PipelineConfig(train_steps=0)
+
+
+@pytest.mark.parametrize("name", ["learning_rate", "model_alpha", "min_mean_iou"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_config_rejects_non_finite_floats(name, value):
+    with pytest.raises(ConfigError, match=rf"{name} \(env .*finite number, got {value}"):
+        PipelineConfig(**{name: value})
+
+
+def test_config_rejects_non_finite_floats_from_the_environment():
+    with pytest.raises(ConfigError, match=r"learning_rate .*finite number, got nan"):
+        load_config(environ={"SEGPIPE_LEARNING_RATE": "nan"})
+
+
+def test_config_rejects_serving_min_replicas_below_one():
+    with pytest.raises(ConfigError, match=r"serving_min_replicas .*>= 1, got 0"):
+        PipelineConfig(serving_min_replicas=0)
+
+
+@pytest.mark.parametrize("name", ["projects/p/secrets/hf-token", "hf-token/versions/2", "a b"])
+def test_config_rejects_a_secret_name_with_a_slash(name):
+    with pytest.raises(
+        ConfigError, match=r"hf_token_secret_name .*not a Secret Manager secret NAME"
+    ):
+        PipelineConfig(hf_token_secret_name=name)
+
+
+@pytest.mark.parametrize("uri", ["gs://", "gs:///data", "gs://-bad/x"])
+def test_config_rejects_a_bare_gs_data_uri(uri):
+    with pytest.raises(ConfigError, match=r"data_uri .*names no bucket"):
+        PipelineConfig(data_uri=uri)
+    with pytest.raises(ConfigError, match=r"pipeline_root .*names no bucket"):
+        PipelineConfig(pipeline_root=uri)
+    assert PipelineConfig(data_uri="gs://my-bucket").data_uri == "gs://my-bucket"
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://hub.example.com", "http://10.0.0.5:8080", "http://[2001:db8::1]/"]
+)
+def test_config_refuses_a_non_loopback_http_hub_endpoint(endpoint):
+    with pytest.raises(ConfigError, match=r"hf_endpoint .*token in clear text"):
+        PipelineConfig(hf_endpoint=endpoint)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["https://huggingface.co", "http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:9"],
+)
+def test_config_accepts_https_and_loopback_http_hub_endpoints(endpoint):
+    assert PipelineConfig(hf_endpoint=endpoint).hf_endpoint == endpoint
+
+
+def test_config_rejects_a_hub_endpoint_that_is_not_a_url():
+    with pytest.raises(ConfigError, match=r"hf_endpoint .*not an http\(s\) URL"):
+        PipelineConfig(hf_endpoint="huggingface.co")
+
+
+def test_hub_repos_default_to_private():
+    from tfx_hf_pusher.component import HFPusher
+
+    config = PipelineConfig()
+    assert config.hf_private is True
+    assert config.hf_space_private is False
+    # As the component's own defaults: a private model, a public demo Space.
+    assert load_config(environ={"SEGPIPE_HF_PRIVATE": "false"}).hf_private is False
+    defaults = inspect.signature(HFPusher.__init__).parameters
+    assert (defaults["private"].default, defaults["space_private"].default) == (True, False)

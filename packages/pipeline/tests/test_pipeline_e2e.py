@@ -20,7 +20,7 @@ from segmentation_data_prep import record_format
 from segmentation_model import metrics
 from segmentation_pipeline.config import PipelineConfig
 from segmentation_pipeline.local_runner import run_local
-from segmentation_pipeline.pipeline import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
+from segmentation_pipeline.node_ids import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
 from segmentation_pipeline.run_summary import RunSummary, evaluation_results, read_latest_run
 
 pytestmark = pytest.mark.slow

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from segmentation_pipeline import vertex
+from segmentation_pipeline.config import load_config
 
 IMAGE = "europe-west4-docker.pkg.dev/test-project/segmentation/pipeline:abc123"
 FAKE_TOKEN = "hf_FAKEtokenValue0123456789abcdef"
@@ -29,6 +31,15 @@ BASE_FLAGS = [
     "--hf-space-repo-id",
     "someone/segmentation-demo",
 ]
+FLAG_VALUES = {
+    "project": "test-project",
+    "region": "europe-west4",
+    "bucket": "test-bucket",
+    "pipeline_name": "seg-test",
+    "image_uri": IMAGE,
+    "hf_model_repo_id": "someone/segmentation",
+    "hf_space_repo_id": "someone/segmentation-demo",
+}
 COMPONENTS = {
     "ImportExampleGen",
     "StatisticsGen",
@@ -151,14 +162,69 @@ def test_hf_token_is_referenced_by_name_only(compiled):
     hf = exec_properties(compiled["plain"]["json"], "HFPusher")
     assert hf["token_secret"] == "projects/test-project/secrets/hf-token"
     assert hf["repo_id"] == "someone/segmentation"
-    assert hf["space_template"] == "gs://test-bucket/pipeline_root/seg-test/space_template"
+    assert re.fullmatch(
+        r"gs://test-bucket/pipeline_root/seg-test/assets/space_template-[0-9a-f]{32}",
+        hf["space_template"],
+    )
 
 
 def test_files_read_by_path_point_to_gcs(compiled):
     schema = exec_properties(compiled["plain"]["json"], "ImportSchemaGen")["schema_file"]
-    assert schema == "gs://test-bucket/pipeline_root/seg-test/schema/schema.pbtxt"
+    assert re.fullmatch(
+        r"gs://test-bucket/pipeline_root/seg-test/assets/schema-[0-9a-f]{32}/schema.pbtxt", schema
+    )
     data = exec_properties(compiled["plain"]["json"], "ImportExampleGen")["input_base"]
     assert data == "gs://test-bucket/data"
+
+
+def write_template(root: Path, version: str) -> Path:
+    """A Space app directory: one file differs per version, a pycache that must not travel."""
+    (root / "static").mkdir(parents=True)
+    (root / "app.py").write_text(f"VERSION = {version!r}\n")
+    (root / "static" / "style.css").write_text("body { margin: 0 }\n")
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\x00compiled")
+    return root
+
+
+def test_vertex_assets_are_content_addressed_two_submits_keep_both(gcs_emulator, tmp_path):
+    """What `submit` does before creating the job, twice, with two different Space templates."""
+    from google.cloud import storage
+
+    gcs_emulator.create_bucket("test-bucket")
+    client = storage.Client(project="test-project")  # the emulator: no credentials needed
+    submits = []
+    for version in ("one", "two"):
+        template = write_template(tmp_path / f"template-{version}", version)
+        config = load_config(environ={}, **FLAG_VALUES, hf_space_template=str(template))
+        path = vertex.compile_pipeline(config, str(tmp_path / f"{version}.json"))
+        hf = exec_properties(json.loads(Path(path).read_text()), "HFPusher")
+        schema = exec_properties(json.loads(Path(path).read_text()), "ImportSchemaGen")
+        uploaded = vertex.upload_assets(config, client)
+        submits.append((template, hf["space_template"], schema["schema_file"], uploaded))
+
+    (first, first_uri, first_schema, _), (second, second_uri, second_schema, _) = submits
+    assert first_uri != second_uri
+    assert first_schema == second_schema  # same schema, same URI: ImportSchemaGen stays cached
+    blobs = {blob.name: blob for blob in gcs_emulator.list_blobs("test-bucket")}
+    for template, uri in ((first, first_uri), (second, second_uri)):
+        prefix = uri.removeprefix("gs://test-bucket/")
+        stored = {name.removeprefix(prefix + "/") for name in blobs if name.startswith(prefix)}
+        assert stored == {"app.py", "static/style.css"}
+        for name in stored:
+            assert blobs[f"{prefix}/{name}"].download_as_bytes() == (template / name).read_bytes()
+    schema_name = first_schema.removeprefix("gs://test-bucket/")
+    from segmentation_data_prep import record_format
+
+    with open(record_format.schema_path(), "rb") as f:
+        assert blobs[schema_name].download_as_bytes() == f.read()
+
+    # Submitting the first template again rewrites nothing and still finds every file.
+    config = load_config(environ={}, **FLAG_VALUES, hf_space_template=str(first))
+    generations = {name: blob.generation for name, blob in blobs.items()}
+    assert vertex.upload_assets(config, client) == submits[0][3]
+    after = {blob.name: blob.generation for blob in gcs_emulator.list_blobs("test-bucket")}
+    assert after == generations
 
 
 def test_compile_without_gcp_settings_fails_clearly(capsys):

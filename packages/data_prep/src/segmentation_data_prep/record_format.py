@@ -27,6 +27,8 @@ WIDTH_KEY = "width"  # int64
 STEM_KEY = "stem"  # bytes: the source file stem, e.g. b"Abyssinian_1"
 
 CLASS_NAMES = ("pet", "background", "border")
+# One RGB colour per class, in CLASS_NAMES order: every picture of masks uses these.
+CLASS_COLORS = ((230, 25, 75), (67, 99, 216), (255, 225, 25))
 NUM_CLASSES = len(CLASS_NAMES)
 TRIMAP_OFFSET = 1  # stored label = trimap value - 1
 

@@ -122,12 +122,11 @@ class ClassIoUFromProbabilities(_ConfusionMatrixMetric):
         if not 0 <= int(class_index) < int(num_classes):
             raise ValueError(f"class_index must be in [0, {num_classes}), got {class_index}")
         if name is None:
-            label = (
-                record_format.CLASS_NAMES[class_index]
+            name = (
+                class_iou_name(class_index)
                 if num_classes == record_format.NUM_CLASSES
-                else str(class_index)
+                else f"iou_{class_index}"
             )
-            name = f"iou_{label}"
         super().__init__(num_classes=num_classes, name=name, dtype=dtype)
         self.class_index = int(class_index)
 
@@ -145,7 +144,7 @@ class PixelAccuracyFromProbabilities(_ConfusionMatrixMetric):
     def __init__(
         self,
         num_classes: int = record_format.NUM_CLASSES,
-        name: str = "pixel_accuracy",
+        name: str = PIXEL_ACCURACY,
         dtype: Any = None,
     ) -> None:
         super().__init__(num_classes=num_classes, name=name, dtype=dtype)

@@ -66,15 +66,31 @@ def masks_at_original_size(probabilities: tf.Tensor, sizes: tf.Tensor) -> tf.Ten
 def build_signatures(
     model: keras.Model, tf_transform_output: tft.TFTransformOutput
 ) -> dict[str, tf.types.experimental.ConcreteFunction]:
-    """The three signatures (see module doc); attaches the TFT layer to `model` for saving."""
+    """The three signatures (see module doc); attaches the TFT layer to `model` for saving.
+
+    The model and the TFT layer are each traced once: `predict` and `transform_features` are
+    functions with fixed input signatures that the other signatures call, so the SavedModel
+    holds one graph of each (tracing and loading cost follow the graph size).
+    """
     image_size = tf_transform_output.transformed_feature_spec()[transform.IMAGE_KEY].shape[0]
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_feature_spec = tf_transform_output.raw_feature_spec()
 
+    @tf.function(input_signature=[tf.TensorSpec([None, image_size, image_size, 3], tf.float32)])
+    def predict(images: tf.Tensor) -> tf.Tensor:
+        return model({transform.IMAGE_KEY: images}, training=False)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT_KEY)])
+    def transform_features(examples: tf.Tensor) -> dict[str, tf.Tensor]:
+        # Full records: the TFT layer feeds defaults for missing features, and an empty mask
+        # would fail to decode.
+        raw_features = tf.io.parse_example(examples, raw_feature_spec)
+        return model.tft_layer(raw_features)
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=SERVING_INPUT_KEY)])
     def serve_image_bytes(image_bytes: tf.Tensor) -> dict[str, tf.Tensor]:
         images, sizes = transform.preprocess_image_bytes(image_bytes, image_size)
-        probabilities = model({transform.IMAGE_KEY: images}, training=False)
+        probabilities = predict(images)
         return {
             MASK_OUTPUT_KEY: masks_at_original_size(probabilities, sizes),
             HEIGHT_OUTPUT_KEY: sizes[:, 0],
@@ -83,18 +99,9 @@ def build_signatures(
         }
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT_KEY)])
-    def transform_features(examples: tf.Tensor) -> dict[str, tf.Tensor]:
-        raw_features = tf.io.parse_example(examples, raw_feature_spec)
-        return model.tft_layer(raw_features)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT_KEY)])
     def from_examples(examples: tf.Tensor) -> dict[str, tf.Tensor]:
-        # Full records: the TFT layer feeds defaults for missing features, and an empty mask
-        # would fail to decode.
-        raw_features = tf.io.parse_example(examples, raw_feature_spec)
-        transformed = model.tft_layer(raw_features)
-        probabilities = model({transform.IMAGE_KEY: transformed[transform.IMAGE_KEY]})
-        return {PROBABILITIES_OUTPUT_KEY: probabilities}
+        images = transform_features(examples)[transform.IMAGE_KEY]
+        return {PROBABILITIES_OUTPUT_KEY: predict(images)}
 
     return {
         "serving_default": serve_image_bytes.get_concrete_function(),
@@ -103,17 +110,25 @@ def build_signatures(
     }
 
 
-def export_serving_model(
-    model: keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str
+def save_serving_model(
+    model: keras.Model,
+    serving_signatures: dict[str, tf.types.experimental.ConcreteFunction],
+    export_dir: str,
 ) -> None:
-    """Saves `model` as a SavedModel with the signatures above (no optimizer state)."""
-    signatures = build_signatures(model, tf_transform_output)
+    """Saves `model` as a SavedModel with `serving_signatures` (no optimizer state)."""
     # save_traces=False: Keras re-creates layers from their configs (all built-in, metrics are
     # registered serializables), which makes saving and loading several times faster.
     model.save(
         export_dir,
         save_format="tf",
-        signatures=signatures,
+        signatures=serving_signatures,
         include_optimizer=False,
         save_traces=False,
     )
+
+
+def export_serving_model(
+    model: keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str
+) -> None:
+    """Saves `model` as a SavedModel with the signatures above (no optimizer state)."""
+    save_serving_model(model, build_signatures(model, tf_transform_output), export_dir)

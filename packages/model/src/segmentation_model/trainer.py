@@ -29,6 +29,7 @@ from tfx_bsl.public import tfxio
 from segmentation_model import class_balance, losses, signatures, unet
 from segmentation_model.augmentation import AugmentOptions, augment_batch
 from segmentation_model.metrics import MEAN_IOU, segmentation_metrics
+from segmentation_model.phase_times import PHASES_FILE, PhaseTimes
 from segmentation_model.transform import IMAGE_KEY, LABEL_FREQUENCY_KEY, LABEL_KEY
 
 logger = logging.getLogger(__name__)
@@ -226,9 +227,6 @@ class PredictionImages(keras.callbacks.Callback):
     """After each epoch, logs image | label | prediction panels of a few eval examples to
     TensorBoard (`<model_run_dir>/predictions`): what the numbers mean, at a glance."""
 
-    # One colour per class of record_format.CLASS_NAMES: pet, background, border.
-    PALETTE = ((230, 159, 0), (40, 40, 40), (240, 240, 240))
-
     def __init__(self, dataset: tf.data.Dataset, log_dir: str, max_images: int = 3) -> None:
         super().__init__()
         features, labels = next(iter(dataset.take(1)))
@@ -238,7 +236,7 @@ class PredictionImages(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         predicted = tf.argmax(self.model(self._images, training=False), axis=-1)
-        palette = tf.constant(self.PALETTE, tf.uint8)
+        palette = tf.constant(record_format.CLASS_COLORS, tf.uint8)
         pixels = tf.cast(tf.round((self._images + 1.0) * 127.5), tf.uint8)
         panels = tf.concat(
             [pixels, tf.gather(palette, self._labels), tf.gather(palette, predicted)], axis=2
@@ -306,6 +304,7 @@ def compile_model(
 
 def run_fn(fn_args: FnArgs) -> None:
     """TFX Trainer entry point: train on transformed examples, export the serving SavedModel."""
+    phases = PhaseTimes()
     params = Hyperparameters.from_custom_config(fn_args.custom_config)
     if not fn_args.train_steps:
         raise ValueError("Trainer needs train_args.num_steps > 0 (total training steps)")
@@ -347,7 +346,7 @@ def run_fn(fn_args: FnArgs) -> None:
     freeze_first = params.warmup_epochs > 0
     first_stage_epochs = params.warmup_epochs if freeze_first else params.epochs
     strategy = _distribution_strategy()
-    with strategy.scope():
+    with phases.measure("build model"), strategy.scope():
         model = _build_model(params, image_size)
         unet.set_encoder_trainable(model, not freeze_first)
         compile_model(
@@ -374,18 +373,25 @@ def run_fn(fn_args: FnArgs) -> None:
         "validation_data": eval_dataset,
         "steps_per_epoch": steps_per_epoch,
         "validation_steps": fn_args.eval_steps or None,
-        "callbacks": callbacks,
+        "callbacks": [*callbacks, phases.epoch_callback()],
         "verbose": 2,
     }
-    if freeze_first:
-        model.fit(epochs=params.warmup_epochs, **fit_args)
-        with strategy.scope():
-            unet.set_encoder_trainable(model, True)
-            fine_tune_steps = steps_per_epoch * (params.epochs - params.warmup_epochs)
-            compile_model(
-                model, learning_rate(params, params.fine_tune_learning_rate, fine_tune_steps), loss
-            )
-        model.fit(initial_epoch=params.warmup_epochs, epochs=params.epochs, **fit_args)
-    else:
-        model.fit(epochs=params.epochs, **fit_args)
-    signatures.export_serving_model(model, tf_transform_output, fn_args.serving_model_dir)
+    with phases.measure("fit"):
+        if freeze_first:
+            model.fit(epochs=params.warmup_epochs, **fit_args)
+            with strategy.scope():
+                unet.set_encoder_trainable(model, True)
+                fine_tune_steps = steps_per_epoch * (params.epochs - params.warmup_epochs)
+                compile_model(
+                    model,
+                    learning_rate(params, params.fine_tune_learning_rate, fine_tune_steps),
+                    loss,
+                )
+            model.fit(initial_epoch=params.warmup_epochs, epochs=params.epochs, **fit_args)
+        else:
+            model.fit(epochs=params.epochs, **fit_args)
+    with phases.measure("export: trace signatures"):
+        serving_signatures = signatures.build_signatures(model, tf_transform_output)
+    with phases.measure("export: save"):
+        signatures.save_serving_model(model, serving_signatures, fn_args.serving_model_dir)
+    phases.write(os.path.join(fn_args.model_run_dir, PHASES_FILE))

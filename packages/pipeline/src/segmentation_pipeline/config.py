@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
+import math
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
@@ -108,10 +111,18 @@ class PipelineConfig:
     hf_space_repo_id: str = _setting(
         "", "Hub Space 'namespace/name' for the Gradio demo (empty: no Space)."
     )
+    hf_space_template: str = _setting(
+        "", "Directory of the Space's Gradio app (empty: the installed segmentation_space_app)."
+    )
     hf_endpoint: str = _setting(
         "", "Hub URL (empty: $HF_ENDPOINT where the step runs, else https://huggingface.co)."
     )
-    hf_private: bool = _setting(False, "Create the Hub repos as private.")
+    hf_private: bool = _setting(
+        True,
+        "Create the Hub model repo as private (a Space then needs an HF_TOKEN secret with read "
+        "access to load it).",
+    )
+    hf_space_private: bool = _setting(False, "Create the Hub Space as private.")
     hf_token_env_var: str = _setting(
         "HF_TOKEN", "NAME of the environment variable holding the Hub token (never the token)."
     )
@@ -189,16 +200,12 @@ class PipelineConfig:
                     "(Vertex's rule), starting with a letter or digit",
                 )
             )
-        for name in (
-            "train_steps",
-            "eval_steps",
-            "dataflow_max_workers",
-            "serving_min_replicas",
-            "training_accelerator_count",
-        ):
+        for name in ("eval_steps", "dataflow_max_workers", "training_accelerator_count"):
             if getattr(self, name) < 0:
                 errors.append(_problem(name, f"must be >= 0, got {getattr(self, name)}"))
         for name in (
+            "train_steps",
+            "serving_min_replicas",
             "epochs",
             "batch_size",
             "eval_batch_size",
@@ -207,7 +214,10 @@ class PipelineConfig:
         ):
             if getattr(self, name) < 1:
                 errors.append(_problem(name, f"must be >= 1, got {getattr(self, name)}"))
-        if self.train_steps and self.epochs > self.train_steps:
+        for name, kind in _field_types().items():
+            if kind is float and not math.isfinite(getattr(self, name)):
+                errors.append(_problem(name, f"must be a finite number, got {getattr(self, name)}"))
+        if self.train_steps >= 1 and self.epochs > self.train_steps:
             errors.append(_problem("epochs", f"{self.epochs} epochs need >= as many train_steps"))
         if self.serving_max_replicas < self.serving_min_replicas:
             errors.append(_problem("serving_max_replicas", "must be >= serving_min_replicas"))
@@ -246,6 +256,22 @@ class PipelineConfig:
             errors.append(
                 _problem("hf_token_secret_name", "looks like a token; give the secret's NAME")
             )
+        elif not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", self.hf_token_secret_name):
+            errors.append(
+                _problem(
+                    "hf_token_secret_name",
+                    f"{self.hf_token_secret_name!r} is not a Secret Manager secret NAME (letters, "
+                    "digits, '_' and '-'; the project comes from --project, so no '/')",
+                )
+            )
+        if problem := _endpoint_problem(self.hf_endpoint):
+            errors.append(_problem("hf_endpoint", problem))
+        for name in ("data_uri", "pipeline_root"):
+            value = getattr(self, name)
+            if value.startswith("gs://") and not re.fullmatch(r"gs://[a-z0-9][\w.-]*(/.*)?", value):
+                errors.append(
+                    _problem(name, f"{value!r} names no bucket; use gs://<bucket>/<path>")
+                )
         if errors:
             raise ConfigError("Invalid pipeline configuration:\n  " + "\n  ".join(errors))
 
@@ -304,6 +330,30 @@ class PipelineConfig:
 
     def replace(self, **changes: Any) -> PipelineConfig:
         return dataclasses.replace(self, **changes)
+
+
+def _endpoint_problem(endpoint: str) -> str | None:
+    """Why a Hub URL cannot be used, or None: the token is sent with every request."""
+    if not endpoint:
+        return None
+    url = urllib.parse.urlsplit(endpoint)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return f"{endpoint!r} is not an http(s) URL"
+    if url.scheme == "http" and not _is_loopback(url.hostname):
+        return (
+            f"{endpoint!r} would send the Hub token in clear text over the network; use https:// "
+            "(plain http:// only for a Hub on this machine: localhost, 127.0.0.1 or ::1)"
+        )
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _problem(name: str, message: str) -> str:

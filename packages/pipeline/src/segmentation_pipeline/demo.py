@@ -17,15 +17,16 @@ output exists for the same inputs, so a second run with no change is served from
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
-import re
 import secrets
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from segmentation_pipeline.config import (
     TARGET_LOCAL,
@@ -33,42 +34,12 @@ from segmentation_pipeline.config import (
     add_config_arguments,
     config_from_cli,
 )
-from segmentation_pipeline.pipeline import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
+from segmentation_pipeline.node_ids import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
+from segmentation_pipeline.terminal import add_verbose_flag, quiet_libraries
 
 DEMO_MODEL_REPO = "segmentation-unet"
 DEMO_SPACE_REPO = "segmentation-demo"
 _STAMP = "demo_inputs.json"
-PALETTE = ((255, 140, 0), (30, 30, 30), (90, 160, 255))  # pet, background, border
-
-
-class _ComponentProgress(logging.Handler):
-    """Turns LocalDagRunner's log lines into one progress line per component."""
-
-    def __init__(self, total: int) -> None:
-        super().__init__(logging.INFO)
-        self.total = total
-        self.done = 0
-        self.started: dict[str, float] = {}
-        self.cached: set[str] = set()
-        self.current = ""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.levelno >= logging.ERROR:
-            print(f"{record.levelname}: {message}", file=sys.stderr, flush=True)
-            return
-        if match := re.fullmatch(r"Component (\S+) is running\.", message):
-            self.current = match.group(1)
-            self.started[self.current] = time.monotonic()
-            print(f"[{self.done + 1}/{self.total}] {self.current} ...", flush=True)
-        elif message.startswith("A cached execution"):
-            self.cached.add(self.current)
-        elif match := re.fullmatch(r"Component (\S+) is finished\.", message):
-            node = match.group(1)
-            self.done += 1
-            seconds = time.monotonic() - self.started.get(node, time.monotonic())
-            how = "cached" if node in self.cached else "done"
-            print(f"[{self.done}/{self.total}] {node} {how} in {seconds:.1f} s", flush=True)
 
 
 def prepare_data(config: PipelineConfig, num_images: int, seed: int) -> str:
@@ -102,12 +73,18 @@ def prepare_data(config: PipelineConfig, num_images: int, seed: int) -> str:
     return str(data_dir)
 
 
-def run_demo(config: PipelineConfig, num_images: int, seed: int = 0) -> dict[str, str]:
-    """Runs steps 1-5 of the module docstring; returns the printed locations."""
+def run_demo(
+    config: PipelineConfig, num_images: int, seed: int = 0, verbose: bool = False
+) -> dict[str, str]:
+    """Runs steps 1-5 of the module docstring; returns the printed locations.
+
+    `verbose`: TFX's full log instead of one progress line per component.
+    """
     from hf_local_hub import LocalHub
 
     from segmentation_pipeline.local_runner import run_local
     from segmentation_pipeline.pipeline import create_pipeline
+    from segmentation_pipeline.progress import component_progress
     from segmentation_pipeline.run_summary import (
         evaluation_results,
         format_summary,
@@ -126,20 +103,10 @@ def run_demo(config: PipelineConfig, num_images: int, seed: int = 0) -> dict[str
         print(f"Hub: local Hugging Face Hub-compatible server at {hub.url} (user {hub.user})")
 
         total = len(create_pipeline(config, TARGET_LOCAL).components)
-        progress = _ComponentProgress(total)
-        # TFX logs through absl at INFO: route that logger to the progress lines (and errors)
-        # only, instead of the full INFO stream.
-        absl_logger = logging.getLogger("absl")
-        saved = (absl_logger.level, absl_logger.propagate)
-        absl_logger.addHandler(progress)
-        absl_logger.setLevel(logging.INFO)
-        absl_logger.propagate = False
-        try:
+        if verbose:
+            logging.basicConfig(level=logging.INFO)
+        with contextlib.nullcontext() if verbose else component_progress(total):
             run_local(config)
-        finally:
-            absl_logger.removeHandler(progress)
-            absl_logger.setLevel(saved[0])
-            absl_logger.propagate = saved[1]
 
         summary = read_latest_run(config.metadata_path, config.pipeline_name)
         evaluation = summary.component(EVALUATOR).outputs["evaluation"][0]
@@ -213,9 +180,7 @@ def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> 
     """Eval images | true masks | predicted masks, through the serving signature, as one PNG."""
     import glob
 
-    import numpy as np
     import tensorflow as tf
-    from PIL import Image, ImageDraw
     from segmentation_data_prep import record_format
 
     files = sorted(glob.glob(os.path.join(config.data_location(TARGET_LOCAL), "eval", "*")))
@@ -224,23 +189,53 @@ def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> 
         for raw in tf.data.TFRecordDataset(files).take(count).as_numpy_iterator()
     ]
     serve = tf.saved_model.load(model_dir).signatures["serving_default"]
-    palette = np.array(PALETTE, dtype=np.uint8)
-    rows = []
-    for record in records:
-        encoded = record_format.encode_png(record.image)
-        predicted = serve(image_bytes=tf.constant([encoded]))["seg_mask"][0].numpy()
-        predicted = palette[np.clip(predicted, 0, len(PALETTE) - 1)]
-        rows.append(np.concatenate([record.image, palette[record.mask], predicted], axis=1))
-    grid = Image.fromarray(np.concatenate(rows, axis=0))
-    canvas = Image.new("RGB", (grid.width, grid.height + 16), "white")
-    canvas.paste(grid, (0, 16))
-    draw = ImageDraw.Draw(canvas)
-    width = grid.width // 3
-    for column, title in enumerate(("image", "true mask", "predicted mask")):
-        draw.text((column * width + 4, 2), title, fill="black")
+    predicted = [
+        serve(image_bytes=tf.constant([record_format.encode_png(record.image)]))["seg_mask"][
+            0
+        ].numpy()
+        for record in records
+    ]
     path = os.path.join(config.local_dir, "predictions.png")
-    canvas.save(path)
+    predictions_picture(records, predicted).save(path)
     return os.path.abspath(path)
+
+
+def predictions_picture(records: Sequence, predicted: Sequence) -> Any:
+    """One row per record: image | true mask | predicted mask, titled, with the class legend.
+
+    Masks are painted in record_format.CLASS_COLORS, the colours of every picture of masks.
+    """
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+    from segmentation_data_prep import record_format
+
+    palette = np.array(record_format.CLASS_COLORS, dtype=np.uint8)
+    rows = [
+        np.concatenate(
+            [record.image, palette[record.mask], palette[np.clip(mask, 0, len(palette) - 1)]],
+            axis=1,
+        )
+        for record, mask in zip(records, predicted)
+    ]
+    grid = Image.fromarray(np.concatenate(rows, axis=0))
+    font = ImageFont.load_default()
+    legend = [
+        (name, tuple(color), 13 + int(font.getlength(name)) + 12)
+        for name, color in zip(record_format.CLASS_NAMES, record_format.CLASS_COLORS)
+    ]
+    band = 16
+    width = max(grid.width, 4 + sum(entry_width for *_, entry_width in legend))
+    canvas = Image.new("RGB", (width, grid.height + 2 * band), "white")
+    canvas.paste(grid, (0, band))
+    draw = ImageDraw.Draw(canvas)
+    for column, title in enumerate(("image", "true mask", "predicted mask")):
+        draw.text((column * (grid.width // 3) + 4, 2), title, fill="black", font=font)
+    x, y = 4, grid.height + band + 3
+    for name, color, entry_width in legend:
+        draw.rectangle((x, y, x + 9, y + 9), fill=color)
+        draw.text((x + 13, y - 1), name, fill="black", font=font)
+        x += entry_width
+    return canvas
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,12 +244,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--num-images", type=int, default=80, help="synthetic images [80]")
     parser.add_argument("--seed", type=int, default=0, help="synthetic data seed [0]")
+    add_verbose_flag(parser)
     add_config_arguments(parser)
     args = parser.parse_args(argv)
     config = config_from_cli(parser, args, TARGET_LOCAL)
     if args.num_images < 10:
         parser.error("--num-images must be >= 10 (both splits need examples)")
-    run_demo(config, args.num_images, args.seed)
+    quiet_libraries(args.verbose)
+    run_demo(config, args.num_images, args.seed, verbose=args.verbose)
     return 0
 
 

@@ -8,13 +8,11 @@ from generating the sample images.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
-
-from segmentation_data_prep.report import require_complete_output
-from tfx import v1 as tfx
 
 from segmentation_pipeline.config import (
     TARGET_LOCAL,
@@ -22,8 +20,7 @@ from segmentation_pipeline.config import (
     add_config_arguments,
     config_from_cli,
 )
-from segmentation_pipeline.pipeline import create_pipeline
-from segmentation_pipeline.run_summary import format_summary, read_latest_run
+from segmentation_pipeline.terminal import add_verbose_flag, quiet_libraries
 
 
 def run_local(config: PipelineConfig) -> None:
@@ -32,6 +29,11 @@ def run_local(config: PipelineConfig) -> None:
     Raises:
         IncompleteOutputError: the data directory is not a complete data_prep output.
     """
+    from segmentation_data_prep.report import require_complete_output
+    from tfx import v1 as tfx
+
+    from segmentation_pipeline.pipeline import create_pipeline
+
     # Refuses a directory without the report a successful data_prep run writes last: train/
     # and eval/ alone may hold the partial shards of a failed run.
     require_complete_output(config.data_location(TARGET_LOCAL))
@@ -41,11 +43,20 @@ def run_local(config: PipelineConfig) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_verbose_flag(parser)
     add_config_arguments(parser)
     args = parser.parse_args(argv)
-    config = config_from_cli(parser, args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    run_local(config)
+    config = config_from_cli(parser, args, TARGET_LOCAL)
+    quiet_libraries(args.verbose)
+    from segmentation_pipeline.pipeline import create_pipeline
+    from segmentation_pipeline.progress import component_progress
+    from segmentation_pipeline.run_summary import format_summary, read_latest_run
+
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    total = len(create_pipeline(config, TARGET_LOCAL).components)
+    with contextlib.nullcontext() if args.verbose else component_progress(total):
+        run_local(config)
     print(format_summary(read_latest_run(config.metadata_path, config.pipeline_name)))
     return 0
 

@@ -8,39 +8,34 @@ Training and Vertex Endpoint through `custom_config`) and the Beam arguments (Da
 
 from __future__ import annotations
 
-import json
+import os
 from typing import Any
 
 import tensorflow_model_analysis as tfma
 from google.protobuf.wrappers_pb2 import BoolValue
 from segmentation_data_prep import record_format
-from segmentation_model import metrics
+from segmentation_model import evaluation, metrics, trainer, transform
 from tfx import v1 as tfx
 
+from segmentation_pipeline import vertex_assets
 from segmentation_pipeline.anomalies_gate import AnomaliesGate
 from segmentation_pipeline.config import TARGET_LOCAL, TARGET_VERTEX, ConfigError, PipelineConfig
+from segmentation_pipeline.node_ids import (
+    ANOMALIES_GATE,
+    EVALUATOR,
+    EXAMPLE_GEN,
+    EXAMPLE_VALIDATOR,
+    HF_PUSHER,
+    PUSHER,
+    RESOLVER,
+    SCHEMA_GEN,
+    STATISTICS_GEN,
+    TRAINER,
+    TRANSFORM,
+)
 
-PREPROCESSING_FN = "segmentation_model.transform.preprocessing_fn"
-RUN_FN = "segmentation_model.trainer.run_fn"
-METRICS_MODULE = "segmentation_model.metrics"
-LABEL_KEY = "label_xf"  # segmentation_model.transform.LABEL_KEY
-EVAL_SIGNATURE = "from_examples"
-TRANSFORM_SIGNATURE = "transform_features"
-MEAN_IOU = "mean_iou"
-PIXEL_ACCURACY = "pixel_accuracy"
-
-# Node ids, used by runners, the run summary and tests to find executions in ML Metadata.
-EXAMPLE_GEN = "ImportExampleGen"
-STATISTICS_GEN = "StatisticsGen"
-SCHEMA_GEN = "ImportSchemaGen"
-EXAMPLE_VALIDATOR = "ExampleValidator"
-ANOMALIES_GATE = "AnomaliesGate"
-TRANSFORM = "Transform"
-TRAINER = "Trainer"
-RESOLVER = "latest_blessed_model_resolver"
-EVALUATOR = "Evaluator"
-PUSHER = "Pusher"
-HF_PUSHER = "HFPusher"
+PREPROCESSING_FN = f"{transform.__name__}.{transform.preprocessing_fn.__name__}"
+RUN_FN = f"{trainer.__name__}.{trainer.run_fn.__name__}"
 
 
 def local_beam_args() -> list[str]:
@@ -110,16 +105,15 @@ def trainer_custom_config(config: PipelineConfig) -> dict[str, Any]:
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Mean IoU and pixel accuracy on the eval split, gated absolutely and against the baseline.
 
-    The model's `from_examples` signature scores serialized records; `transform_features` gives
-    TFMA the label `label_xf` from the same records, so evaluation sees exactly what training
-    saw. The metrics are the model's own confusion-matrix Keras metrics (one [C, C] matrix per
-    batch, not per-pixel Python work). No slicing beyond the overall slice: per-slice
-    segmentation metrics need a slicing feature the records do not have.
+    Model spec and metrics come from `segmentation_model.evaluation` (the model's own
+    confusion-matrix Keras metrics: one [C, C] matrix per batch, not per-pixel Python work).
+    No slicing beyond the overall slice: per-slice segmentation metrics need a slicing feature
+    the records do not have.
 
     Speed (profiled): most Evaluator time went to loading models, not to metrics. TFMA detects
     the model type by loading the SavedModel as Keras, then loads it as Keras again to compute
-    the compiled metrics; declaring the type and switching default metrics off leaves the one
-    signature load per model that evaluation needs.
+    the compiled metrics; declaring the type (in the model spec) and switching default metrics
+    off leaves the one signature load per model that evaluation needs.
     """
     higher_is_better = tfma.MetricDirection.HIGHER_IS_BETTER
 
@@ -136,16 +130,12 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
             )
         return gate
 
+    thresholds = {
+        metrics.MEAN_IOU: threshold(config.min_mean_iou, config.max_mean_iou_drop),
+        metrics.PIXEL_ACCURACY: threshold(config.min_pixel_accuracy, None),
+    }
     return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                signature_name=EVAL_SIGNATURE,
-                preprocessing_function_names=[TRANSFORM_SIGNATURE],
-                label_key=LABEL_KEY,
-                # Declared, not detected: detection loads the whole model as Keras first.
-                model_type=tfma.TF_GENERIC,
-            )
-        ],
+        model_specs=[evaluation.model_spec()],
         # The metrics above are the evaluation; re-running the model's compiled Keras metrics
         # would load it a second time as Keras and compute the same numbers again.
         options=tfma.Options(include_default_metrics=BoolValue(value=False)),
@@ -153,29 +143,8 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
-                    tfma.MetricConfig(
-                        class_name="MeanIoUFromProbabilities",
-                        module=METRICS_MODULE,
-                        config=json.dumps({"name": MEAN_IOU}),
-                        threshold=threshold(config.min_mean_iou, config.max_mean_iou_drop),
-                    ),
-                    tfma.MetricConfig(
-                        class_name="PixelAccuracyFromProbabilities",
-                        module=METRICS_MODULE,
-                        config=json.dumps({"name": PIXEL_ACCURACY}),
-                        threshold=threshold(config.min_pixel_accuracy, None),
-                    ),
-                    # Every class's IoU, reported (not gated): a class at zero shows at a glance.
-                    *(
-                        tfma.MetricConfig(
-                            class_name="ClassIoUFromProbabilities",
-                            module=METRICS_MODULE,
-                            config=json.dumps(
-                                {"class_index": index, "name": metrics.class_iou_name(index)}
-                            ),
-                        )
-                        for index in range(record_format.NUM_CLASSES)
-                    ),
+                    # Every class's IoU too, reported, not gated: a class at zero shows at once.
+                    *evaluation.metric_configs(thresholds, per_class_iou=True),
                     tfma.MetricConfig(class_name="ExampleCount"),
                 ]
             )
@@ -322,7 +291,7 @@ def hf_pusher_component(
         space = {
             "space_repo_id": config.hf_space_repo_id,
             "space_template": space_template_location(config, target),
-            "space_private": config.hf_private,
+            "space_private": config.hf_space_private,
         }
     return HFPusher(
         model=model,
@@ -344,28 +313,37 @@ def hf_pusher_component(
 
 
 def space_template_location(config: PipelineConfig, target: str) -> str:
-    """The Gradio app directory: the installed package locally; uploaded next to the root on
-    Vertex (by `segmentation_pipeline.vertex submit`), like the schema."""
+    """The Gradio app directory: `hf_space_template` or the installed package's locally; on
+    Vertex its content-addressed copy (uploaded by `segmentation_pipeline.vertex submit`)."""
     if target == TARGET_VERTEX:
-        return f"{config.pipeline_root_location(target)}/space_template"
+        return vertex_assets.asset_uri(
+            config.pipeline_root_location(target),
+            "space_template",
+            space_template_location(config, TARGET_LOCAL),
+        )
+    if config.hf_space_template:
+        return os.path.abspath(config.hf_space_template)
     try:
         from segmentation_space_app import template_dir
     except ImportError as error:
         raise ConfigError(
             "hf_space_repo_id is set but segmentation_space_app (the Space template) is not "
-            "installed: `pip install -e packages/space_app`, or unset hf_space_repo_id."
+            "installed: `pip install -e packages/space_app`, set hf_space_template, or unset "
+            "hf_space_repo_id."
         ) from error
     return str(template_dir())
 
 
 def schema_location(config: PipelineConfig, target: str) -> str:
-    """The data_prep schema: shipped in the package locally; uploaded next to the root on Vertex.
+    """The data_prep schema: shipped in the package locally; its content-addressed copy on Vertex.
 
     On Vertex the steps run in the image, where the package path of the compiling machine does
     not exist; `segmentation_pipeline.vertex submit` uploads the schema to this URI first.
     """
     if target == TARGET_VERTEX:
-        return f"{config.pipeline_root_location(target)}/schema/schema.pbtxt"
+        return vertex_assets.asset_uri(
+            config.pipeline_root_location(target), "schema", record_format.schema_path()
+        )
     return record_format.schema_path()
 
 

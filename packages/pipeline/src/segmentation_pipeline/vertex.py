@@ -16,9 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-
-from segmentation_data_prep import record_format
-from tfx import v1 as tfx
+from typing import Any
 
 from segmentation_pipeline.config import (
     TARGET_LOCAL,
@@ -27,17 +25,17 @@ from segmentation_pipeline.config import (
     add_config_arguments,
     config_from_cli,
 )
-from segmentation_pipeline.pipeline import (
-    create_pipeline,
-    schema_location,
-    space_template_location,
-)
+from segmentation_pipeline.terminal import add_verbose_flag, quiet_libraries
 
 DEFAULT_OUTPUT = "pipeline.json"
 
 
 def compile_pipeline(config: PipelineConfig, output_path: str = DEFAULT_OUTPUT) -> str:
     """Writes the Vertex (KubeflowV2) pipeline JSON; returns its path."""
+    from tfx import v1 as tfx
+
+    from segmentation_pipeline.pipeline import create_pipeline
+
     output_path = os.path.abspath(output_path)
     os.makedirs(os.path.dirname(output_path), exist_ok=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
@@ -51,30 +49,26 @@ def compile_pipeline(config: PipelineConfig, output_path: str = DEFAULT_OUTPUT) 
     return output_path
 
 
-def upload_assets(config: PipelineConfig) -> list[str]:
-    """Copies the files steps read by path (data_prep's schema, the Space template) to GCS.
+def upload_assets(config: PipelineConfig, client: Any) -> list[str]:
+    """Uploads the files steps read by path (data_prep's schema, the Space template) where the
+    compiled pipeline expects them: content-addressed prefixes (see `vertex_assets`).
 
-    On the compiling machine they live in installed packages, whose paths do not exist in the
-    step containers; the compiled pipeline refers to these gs:// copies instead.
+    `client` is a google.cloud.storage.Client. Returns the gs:// URI of every file.
     """
-    from tfx.dsl.io import fileio
+    from segmentation_data_prep import record_format
 
-    copies = [(record_format.schema_path(), schema_location(config, TARGET_VERTEX))]
+    from segmentation_pipeline.pipeline import schema_location, space_template_location
+    from segmentation_pipeline.vertex_assets import upload
+
+    assets = [(record_format.schema_path(), schema_location(config, TARGET_VERTEX))]
     if config.hf_space_repo_id:
-        template = space_template_location(config, TARGET_LOCAL)
-        destination_root = space_template_location(config, TARGET_VERTEX)
-        for directory, _, files in os.walk(template):
-            relative = os.path.relpath(directory, template)
-            prefix = destination_root if relative == "." else f"{destination_root}/{relative}"
-            copies.extend(
-                (os.path.join(directory, name), f"{prefix}/{name}")
-                for name in files
-                if not name.endswith(".pyc")
+        assets.append(
+            (
+                space_template_location(config, TARGET_LOCAL),
+                space_template_location(config, TARGET_VERTEX),
             )
-    for source, destination in copies:
-        fileio.makedirs(os.path.dirname(destination))
-        fileio.copy(source, destination, overwrite=True)
-    return [destination for _, destination in copies]
+        )
+    return [uri for source, destination in assets for uri in upload(client, source, destination)]
 
 
 def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
@@ -91,11 +85,11 @@ def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
             "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run where "
             "Workload Identity provides them (CI). Nothing was submitted."
         ) from None
-    from google.cloud import aiplatform
+    from google.cloud import aiplatform, storage
     from segmentation_data_prep.report import require_complete_output
 
     require_complete_output(config.data_location(TARGET_VERTEX))  # before anything is uploaded
-    uploaded = upload_assets(config)
+    uploaded = upload_assets(config, storage.Client(project=config.project))
     print(f"Uploaded {len(uploaded)} files the steps read by path (schema, Space template)")
     aiplatform.init(
         project=config.project,
@@ -123,9 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument(
             "--output", default=DEFAULT_OUTPUT, help=f"pipeline JSON path [{DEFAULT_OUTPUT}]"
         )
+        add_verbose_flag(command)
         add_config_arguments(command)
     args = parser.parse_args(argv)
     config = config_from_cli(parser, args, TARGET_VERTEX)
+    quiet_libraries(args.verbose)
     path = compile_pipeline(config, args.output)
     print(f"Compiled {config.pipeline_name} for Vertex AI: {path}")
     if args.command == "submit":
