@@ -109,6 +109,17 @@ def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_confi
     assert branches[hf["pushed_model.branch"]] == hf["pushed_model.commit_id"]
 
 
+def test_hub_repos_default_to_private_model_public_space(first_run, base_config, hub):
+    """The pipeline's defaults create the model repo private, as HFPusher does on its own."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    assert base_config.hf_private  # the default, not set by the fixture
+    assert HfApi(endpoint=hub.url, token=hub.token).model_info(base_config.hf_model_repo_id).private
+    with pytest.raises(HfHubHTTPError):  # hidden from anonymous callers
+        HfApi(endpoint=hub.url, token=False).model_info(base_config.hf_model_repo_id)
+
+
 def test_second_run_without_changes_reuses_the_cache(first_run, base_config, hub):
     branches = hub_branches(hub, base_config.hf_model_repo_id)
     again = run(base_config)
