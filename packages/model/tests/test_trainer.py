@@ -286,7 +286,7 @@ def test_prediction_images_paint_masks_in_the_record_format_colours(tmp_path):
 
     (event_file,) = tf.io.gfile.glob(str(tmp_path / "predictions" / "events.out.*"))
     (png,) = [
-        value.image.encoded_image_string
+        value.tensor.string_val[2]  # TF2 image summaries: width, height, then the PNG
         for event in tf.compat.v1.train.summary_iterator(event_file)
         for value in event.summary.value
         if value.tag == "eval_predictions"
