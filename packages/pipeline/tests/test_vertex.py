@@ -190,41 +190,46 @@ def write_template(root: Path, version: str) -> Path:
 def test_vertex_assets_are_content_addressed_two_submits_keep_both(gcs_emulator, tmp_path):
     """What `submit` does before creating the job, twice, with two different Space templates."""
     from google.cloud import storage
+    from segmentation_data_prep import record_format
 
-    gcs_emulator.create_bucket("test-bucket")
+    bucket = "vertex-assets-test"
+    gcs_emulator.create_bucket(bucket)
     client = storage.Client(project="test-project")  # the emulator: no credentials needed
+    settings = {**FLAG_VALUES, "bucket": bucket}
     submits = []
     for version in ("one", "two"):
         template = write_template(tmp_path / f"template-{version}", version)
-        config = load_config(environ={}, **FLAG_VALUES, hf_space_template=str(template))
-        path = vertex.compile_pipeline(config, str(tmp_path / f"{version}.json"))
-        hf = exec_properties(json.loads(Path(path).read_text()), "HFPusher")
-        schema = exec_properties(json.loads(Path(path).read_text()), "ImportSchemaGen")
+        config = load_config(environ={}, **settings, hf_space_template=str(template))
+        compiled_path = vertex.compile_pipeline(config, str(tmp_path / "p.json"))
+        spec = json.loads(Path(compiled_path).read_text())
         uploaded = vertex.upload_assets(config, client)
-        submits.append((template, hf["space_template"], schema["schema_file"], uploaded))
+        submits.append(
+            (
+                template,
+                exec_properties(spec, "HFPusher")["space_template"],
+                exec_properties(spec, "ImportSchemaGen")["schema_file"],
+                uploaded,
+            )
+        )
 
     (first, first_uri, first_schema, _), (second, second_uri, second_schema, _) = submits
     assert first_uri != second_uri
     assert first_schema == second_schema  # same schema, same URI: ImportSchemaGen stays cached
-    blobs = {blob.name: blob for blob in gcs_emulator.list_blobs("test-bucket")}
+    blobs = {blob.name: blob for blob in gcs_emulator.list_blobs(bucket)}
     for template, uri in ((first, first_uri), (second, second_uri)):
-        prefix = uri.removeprefix("gs://test-bucket/")
+        prefix = uri.removeprefix(f"gs://{bucket}/")
         stored = {name.removeprefix(prefix + "/") for name in blobs if name.startswith(prefix)}
-        assert stored == {"app.py", "static/style.css"}
+        assert stored == {"app.py", "static/style.css"}  # no __pycache__
         for name in stored:
             assert blobs[f"{prefix}/{name}"].download_as_bytes() == (template / name).read_bytes()
-    schema_name = first_schema.removeprefix("gs://test-bucket/")
-    from segmentation_data_prep import record_format
-
     with open(record_format.schema_path(), "rb") as f:
-        assert blobs[schema_name].download_as_bytes() == f.read()
+        assert blobs[first_schema.removeprefix(f"gs://{bucket}/")].download_as_bytes() == f.read()
 
-    # Submitting the first template again rewrites nothing and still finds every file.
-    config = load_config(environ={}, **FLAG_VALUES, hf_space_template=str(first))
+    # Submitting the first template again rewrites nothing and still lists every file.
+    config = load_config(environ={}, **settings, hf_space_template=str(first))
     generations = {name: blob.generation for name, blob in blobs.items()}
     assert vertex.upload_assets(config, client) == submits[0][3]
-    after = {blob.name: blob.generation for blob in gcs_emulator.list_blobs("test-bucket")}
-    assert after == generations
+    assert {b.name: b.generation for b in gcs_emulator.list_blobs(bucket)} == generations
 
 
 def test_compile_without_gcp_settings_fails_clearly(capsys):
