@@ -227,9 +227,14 @@ def test_vertex_assets_are_content_addressed_two_submits_keep_both(gcs_emulator,
 
     # Submitting the first template again rewrites nothing and still lists every file.
     config = load_config(environ={}, **settings, hf_space_template=str(first))
-    generations = {name: blob.generation for name, blob in blobs.items()}
+
+    def written_at() -> dict[str, object]:
+        return {name: gcs_emulator.bucket(bucket).get_blob(name).updated for name in blobs}
+
+    before = written_at()
     assert vertex.upload_assets(config, client) == submits[0][3]
-    assert {b.name: b.generation for b in gcs_emulator.list_blobs(bucket)} == generations
+    assert written_at() == before
+    assert {blob.name for blob in gcs_emulator.list_blobs(bucket)} == set(blobs)
 
 
 def test_compile_without_gcp_settings_fails_clearly(capsys):
