@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from pathlib import Path
 
 from hf_local_hub import LocalHub
 from huggingface_hub import snapshot_download
+from segmentation_test_support.hub import TOKEN, USER
 
-# A distinctive token: tests grep logs, metadata and files for it.
-TOKEN = f"hf_{secrets.token_hex(20)}"
-USER = "pet-lab"
+__all__ = ["TOKEN", "USER", "download", "read_tree", "tree_digest", "write_tfma_evaluation"]
 
 
 def download(hub: LocalHub, repo_id: str, revision: str, dest: Path, repo_type: str = "model"):

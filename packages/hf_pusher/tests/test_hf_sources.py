@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -43,30 +42,10 @@ def test_secret_without_gcp_credentials_fails_clearly(
     assert "gcloud auth application-default login" in str(err.value)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def gcs(monkeypatch: pytest.MonkeyPatch):
-    from gcp_storage_emulator.server import create_server
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
-
-    port = _free_port()
-    server = create_server("127.0.0.1", port, in_memory=True)
-    server.start()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
-    try:
-        yield storage.Client(project="test", credentials=AnonymousCredentials())
-    finally:
-        server.stop()
-
-
-def test_space_template_from_gcs(hub: LocalHub, gcs, saved_model: Path, tmp_path: Path) -> None:
-    bucket = gcs.create_bucket("pets-apps")
+def test_space_template_from_gcs(
+    hub: LocalHub, gcs_emulator, saved_model: Path, tmp_path: Path
+) -> None:
+    bucket = gcs_emulator.create_bucket("pets-apps")
     bucket.blob("apps/seg/app.py").upload_from_string("REPO = '%%MODEL_REPO_ID%%'\n")
     bucket.blob("apps/seg/examples/dog.jpg").upload_from_string(b"\xff\xd8\x00%%MODEL_REPO_ID%%")
     bucket.blob("apps/seg-other/app.py").upload_from_string("not this one\n")
