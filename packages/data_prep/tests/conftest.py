@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import io
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -160,38 +159,6 @@ def mixed_dataset(tmp_path_factory) -> Path:
     root = write_synthetic_pet_dataset(tmp_path_factory.mktemp("mixed"), 24, seed=3)
     write_bad_inputs(root)
     return root
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def gcs_emulator():
-    """gcp-storage-emulator on loopback; google-cloud-storage (and so Beam's gcsio) use it.
-
-    Without credentials (offline), Beam retries its credential lookup for ~25 s once per
-    process, then connects anonymously, which the emulator accepts.
-    """
-    from gcp_storage_emulator.server import create_server
-
-    port = _free_port()
-    saved = os.environ.get("STORAGE_EMULATOR_HOST")
-    os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
-    server = create_server("127.0.0.1", port, in_memory=True)
-    server.start()
-    try:
-        from google.cloud import storage
-
-        yield storage.Client.create_anonymous_client()
-    finally:
-        server.stop()
-        if saved is None:
-            os.environ.pop("STORAGE_EMULATOR_HOST")
-        else:
-            os.environ["STORAGE_EMULATOR_HOST"] = saved
 
 
 @pytest.fixture(scope="session")

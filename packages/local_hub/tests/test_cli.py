@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ from pathlib import Path
 
 import httpx2
 from huggingface_hub import HfApi
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from segmentation_test_support.network import free_port
 
 
 def _serve(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "hf_local_hub", *args, "--port", str(port), "--user", "pet-lab"],
         env={**os.environ, "PYTHONWARNINGS": "ignore", **env},

@@ -42,7 +42,9 @@ def gcs_emulator() -> Iterator:
     """gcp-storage-emulator on loopback; google-cloud-storage (and Beam's gcsio) use it.
 
     Yields an anonymous `storage.Client`; STORAGE_EMULATOR_HOST points every client of the
-    process at the emulator for the session. Use a bucket name of your own per test.
+    process at the emulator for the session. Use a bucket name of your own per test. Without
+    credentials (offline), Beam retries its credential lookup for ~25 s once per process, then
+    connects anonymously, which the emulator accepts.
     """
     from gcp_storage_emulator.server import create_server
     from google.auth.credentials import AnonymousCredentials
