@@ -242,15 +242,17 @@ def test_bad_arguments_are_clear_errors(tmp_path, kwargs, message):
         run_data_prep(str(tmp_path), str(tmp_path / "out"), **kwargs)
 
 
-def test_local_defaults_depend_on_input_size_unless_chosen():
-    def mode(beam_args, num_pairs):
-        options = pipeline_options(beam_args, num_pairs).get_all_options()
+def test_local_default_is_threads_unless_chosen():
+    def mode(beam_args):
+        options = pipeline_options(beam_args).get_all_options()
         return options["direct_running_mode"], options["direct_num_workers"]
 
-    assert mode(None, 10) == ("in_memory", 1)  # worker start-up would dominate
-    assert mode(None, 5000) == ("multi_processing", 0)  # 0 = one process per core
-    assert mode(["--direct_num_workers", "2"], 10) == ("multi_processing", 2)
-    assert mode(["--direct_running_mode=multi_threading"], 5000) == ("multi_threading", 0)
+    assert mode(None) == ("multi_threading", 0)  # 0 = one thread per core
+    assert mode(["--direct_running_mode=multi_processing", "--direct_num_workers=2"]) == (
+        "multi_processing",
+        2,
+    )
+    assert mode(["--direct_running_mode=in_memory", "--direct_num_workers=1"]) == ("in_memory", 1)
 
 
 def test_dataflow_options_are_checked_before_submitting():

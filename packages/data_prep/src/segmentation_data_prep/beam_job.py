@@ -37,10 +37,8 @@ from segmentation_data_prep.settings import (
     DEFAULT_EVAL_FRACTION,
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_PIXELS,
-    DIRECT_PARALLEL,
-    DIRECT_SMALL,
+    DIRECT_DEFAULT,
     EXAMPLES_PER_SHARD,
-    MIN_PAIRS_FOR_WORKER_PROCESSES,
     DataPrepError,
     check_settings,
 )
@@ -49,14 +47,9 @@ from segmentation_data_prep.shards import Chunk
 LOGGER = logging.getLogger(__name__)
 
 
-def pipeline_options(beam_args: list[str] | None, num_pairs: int | None = None) -> PipelineOptions:
-    """Beam options: local defaults sized for `num_pairs`, overridden by anything passed."""
-    beam_args = beam_args or []
-    chosen = any(
-        arg.startswith(("--direct_running_mode", "--direct_num_workers")) for arg in beam_args
-    )
-    small = not chosen and num_pairs is not None and num_pairs < MIN_PAIRS_FOR_WORKER_PROCESSES
-    options = PipelineOptions([*(DIRECT_SMALL if small else DIRECT_PARALLEL), *beam_args])
+def pipeline_options(beam_args: list[str] | None) -> PipelineOptions:
+    """Beam options: the local default (DirectRunner threads), overridden by anything passed."""
+    options = PipelineOptions([*DIRECT_DEFAULT, *(beam_args or [])])
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     if "dataflow" in runner.lower():
         _check_dataflow_options(options)
@@ -298,7 +291,7 @@ def run_data_prep(
     pipeline_options(beam_args)  # fail fast on bad options, before listing
     started = time.monotonic()
     listing = list_inputs(input_dir)
-    options = pipeline_options(beam_args, len(listing.pairs))
+    options = pipeline_options(beam_args)
     per_split = Counter(split_for_stem(p.stem, eval_fraction) for p in listing.pairs)
     shard_counts = {
         "train": _shard_count(num_train_shards, per_split["train"]),

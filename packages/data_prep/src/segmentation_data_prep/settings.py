@@ -14,12 +14,11 @@ EXAMPLES_PER_SHARD = 1000  # ~30 MB shards at 128 px: enough files to read in pa
 # over either cap are rejected before decoding; 40 MP is a 7300 x 5500 photo.
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
-# Local default: DirectRunner with one worker process per core (0 = os.cpu_count()) ...
-DIRECT_PARALLEL = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
-# ... except for small inputs: starting worker processes (each imports Beam, ~5-10 s) costs
-# more than it saves below a few thousand images (benchmarks/benchmark_data_prep.py).
-DIRECT_SMALL = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-MIN_PAIRS_FOR_WORKER_PROCESSES = 2000
+# Local default: DirectRunner with one worker thread per core (0 = os.cpu_count()). Measured on
+# 2 cores at N=300 and N=2000 (benchmarks/benchmark_data_prep.py): threads beat worker processes
+# (each imports Beam, and elements are pickled between them) and the single-threaded in-memory
+# runner at every size, because decoding, resizing and zlib release the GIL.
+DIRECT_DEFAULT = ["--direct_running_mode=multi_threading", "--direct_num_workers=0"]
 
 
 class DataPrepError(RuntimeError):
