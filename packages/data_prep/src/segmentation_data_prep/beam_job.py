@@ -1,4 +1,4 @@
-"""The data_prep Apache Beam job: Pet-layout images + trimaps -> TFRecord shards + report.json.
+"""The data_prep Apache Beam job: images + masks in any layout -> TFRecord shards + report.json.
 
 The same pipeline runs on the DirectRunner (locally) and on Dataflow (pass Dataflow pipeline
 options in `beam_args`). The launcher lists the inputs first (file names only), so shard counts
@@ -29,8 +29,16 @@ from apache_beam.options.pipeline_options import (
 )
 
 from segmentation_data_prep import record_format, shards, staging
-from segmentation_data_prep.inputs import Listing, Outcome, list_inputs
-from segmentation_data_prep.processing import ProcessingSettings, process_pair, split_for_stem
+from segmentation_data_prep.dataset_spec import DatasetSpec
+from segmentation_data_prep.hub_dataset import HubDataset
+from segmentation_data_prep.inputs import Outcome
+from segmentation_data_prep.presets import OXFORD_PET
+from segmentation_data_prep.processing import (
+    ProcessingSettings,
+    process_example,
+    process_pair,
+    split_for_stem,
+)
 from segmentation_data_prep.progress import ProgressBar, ProgressFile
 from segmentation_data_prep.report import build_report, read_report, summary_line, write_report
 from segmentation_data_prep.settings import (
@@ -43,6 +51,7 @@ from segmentation_data_prep.settings import (
     check_settings,
 )
 from segmentation_data_prep.shards import Chunk
+from segmentation_data_prep.sources import Source, list_source
 
 LOGGER = logging.getLogger(__name__)
 
@@ -184,20 +193,13 @@ def _write_staged_report(summary, found, settings, report_path, shard_paths):
     write_report(build_report(written, rejected, warned, found, settings, by_split), report_path)
 
 
-def build_pipeline(
-    pipeline: beam.Pipeline,
-    listing: Listing,
-    staging_dir: str,
-    *,
-    processing: ProcessingSettings,
-    shard_counts: dict[str, int],
-    settings: dict[str, Any],
-    progress_dir: str | None = None,
-) -> None:
-    """Shards and a report listing them, all inside `staging_dir` (promoted by the launcher)."""
+def _process_chunks(pipeline, source: Source, staging_dir, processing, shard_counts, progress_dir):
+    """File layouts: chunks of pairs planned per shard; one part file per chunk."""
     pairs_by_split = {split: [] for split in record_format.SPLIT_NAMES}
-    for pair in listing.pairs:
-        pairs_by_split[split_for_stem(pair.stem, processing.eval_fraction)].append(pair)
+    for pair in source.items:
+        pairs_by_split[pair.split or split_for_stem(pair.stem, processing.eval_fraction)].append(
+            pair
+        )
     chunks = shards.plan_chunks(pairs_by_split, shard_counts)
     all_shards = [
         (split, shards.shard_name(split, shard, shard_counts[split]))
@@ -219,19 +221,82 @@ def build_pipeline(
         | "Concatenate"
         >> beam.Map(_write_shard, beam.pvalue.AsMultiMap(processed.parts), staging_dir)
     )
-    found = {
-        "items": listing.found,
-        "images": listing.num_image_files,
-        "trimaps": listing.num_mask_files,
-    }
+    return processed.summaries, shard_paths
+
+
+class ProcessRowsFn(beam.DoFn):
+    """RawExample (a parquet row) -> Outcome (main output) and its record (tagged by split).
+
+    Rows are read by Beam's parquet IO, so their split is known only here (hash of the key,
+    or the file's Hub split): records go to Beam's TFRecord sink per split.
+    """
+
+    def __init__(self, settings: ProcessingSettings, progress_dir: str | None) -> None:
+        self.settings = settings
+        self.progress_dir = progress_dir
+        self.progress: ProgressFile | None = None
+
+    def setup(self) -> None:
+        if self.progress_dir and os.path.isdir(self.progress_dir):
+            self.progress = ProgressFile(self.progress_dir)
+
+    def process(self, raw):
+        outcome, example = process_example(raw, self.settings)
+        beam.metrics.Metrics.counter("data_prep", outcome.split or "rejected").inc()
+        if self.progress:
+            self.progress.add()
+        if example is not None:
+            yield beam.pvalue.TaggedOutput(outcome.split, example)
+        yield outcome
+
+    def finish_bundle(self) -> None:
+        if self.progress:
+            self.progress.flush()
+
+
+def _process_rows(pipeline, source: Source, staging_dir, processing, shard_counts, progress_dir):
+    """hf-parquet: rows -> records -> one TFRecord sink per split."""
+    processed = source.read(pipeline) | "Process" >> beam.ParDo(
+        ProcessRowsFn(processing, progress_dir)
+    ).with_outputs(*record_format.SPLIT_NAMES, main="outcomes")
+    written = []
+    for split in record_format.SPLIT_NAMES:
+        written.append(
+            processed[split]
+            | f"Write{split.title()}"
+            >> beam.io.WriteToTFRecord(
+                FileSystems.join(staging_dir, split, split),
+                file_name_suffix=record_format.SHARD_SUFFIX,
+                num_shards=shard_counts[split],
+            )
+            | f"Tag{split.title()}" >> beam.Map(lambda path, split=split: (split, path))
+        )
+    return processed.outcomes, written | "ShardPaths" >> beam.Flatten()
+
+
+def build_pipeline(
+    pipeline: beam.Pipeline,
+    source: Source,
+    staging_dir: str,
+    *,
+    processing: ProcessingSettings,
+    shard_counts: dict[str, int],
+    settings: dict[str, Any],
+    progress_dir: str | None = None,
+) -> None:
+    """Shards and a report listing them, all inside `staging_dir` (promoted by the launcher)."""
+    process = _process_rows if source.layout == "hf-parquet" else _process_chunks
+    summaries, shard_paths = process(
+        pipeline, source, staging_dir, processing, shard_counts, progress_dir
+    )
     _ = (
-        (processed.summaries, pipeline | "ListingRejections" >> beam.Create(listing.rejected))
+        (summaries, pipeline | "ListingRejections" >> beam.Create(source.rejected))
         | "AllOutcomes" >> beam.Flatten()
         | "Summarize" >> beam.CombineGlobally(SummarizeFn())
         | "WriteReport"
         >> beam.Map(
             _write_staged_report,
-            found,
+            source.found,
             settings,
             FileSystems.join(staging_dir, record_format.REPORT_NAME),
             beam.pvalue.AsList(shard_paths),
@@ -260,6 +325,10 @@ def run_data_prep(
     png_compress_level: int = record_format.DEFAULT_PNG_COMPRESS_LEVEL,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    spec: DatasetSpec = OXFORD_PET,
+    layout: str | None = None,
+    split: str = "hash",
+    hub_dataset: HubDataset | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
     beam_args: list[str] | None = None,
@@ -270,13 +339,18 @@ def run_data_prep(
     directory inside `output_dir`, then moved into place, replacing a previous output only
     with `overwrite`; the report is written last. A failed run changes nothing there.
     Shard counts default to one shard per EXAMPLES_PER_SHARD listed pairs of the split.
+    `spec` says how masks map to class ids and is written beside the shards
+    (`dataset_spec.json`) and into the report; `layout` defaults to the spec's; `split` is
+    "hash" (stable hash of the stem, `eval_fraction`) or "official" (the dataset's own lists);
+    `hub_dataset` records where a downloaded `input_dir` came from (repo, pinned commit).
 
     Raises:
         DataPrepError: the arguments or the input cannot work, `output_dir` holds an output
             and `overwrite` is False, or no example at all could be written (the report is
             attached to the error and written to `<output_dir>/failed_report.json`; the
             previous output stays in place).
-        InputError: the input directory is missing or not in the Pet layout.
+        InputError: the input cannot be read as `layout` (missing, empty, a parquet file
+            without the spec's columns, official split lists missing).
     """
     check_settings(
         image_size=image_size,
@@ -290,21 +364,25 @@ def run_data_prep(
     input_dir, output_dir = input_dir.rstrip("/"), output_dir.rstrip("/")
     pipeline_options(beam_args)  # fail fast on bad options, before listing
     started = time.monotonic()
-    listing = list_inputs(input_dir)
+    layout = layout or spec.layout
+    source = list_source(input_dir, spec, layout, split, eval_fraction)
     options = pipeline_options(beam_args)
-    per_split = Counter(split_for_stem(p.stem, eval_fraction) for p in listing.pairs)
+    per_split = source.per_split
     shard_counts = {
         "train": _shard_count(num_train_shards, per_split["train"]),
         "eval": _shard_count(num_eval_shards, per_split["eval"]),
     }
     LOGGER.info(
-        "found %d items in %s: %d pairs (%d train, %d eval), %d rejected by listing",
-        listing.found,
+        "found %d items in %s (%s layout, dataset %s): %d to process (%d train, %d eval), "
+        "%d rejected by listing",
+        source.found["items"],
         input_dir,
-        len(listing.pairs),
+        layout,
+        spec.name,
+        source.num_to_process,
         per_split["train"],
         per_split["eval"],
-        len(listing.rejected),
+        len(source.rejected),
     )
     _refuse_existing_output(output_dir, overwrite)
     settings = {
@@ -315,9 +393,13 @@ def run_data_prep(
         "png_compress_level": png_compress_level,
         "max_pixels": max_pixels,
         "max_file_bytes": max_file_bytes,
+        "layout": layout,
+        "split": split,
+        "hub_dataset": hub_dataset.report() if hub_dataset else None,
+        "dataset_spec": spec.to_dict(),
     }
     processing = ProcessingSettings(
-        image_size, eval_fraction, png_compress_level, max_pixels, max_file_bytes
+        image_size, eval_fraction, png_compress_level, max_pixels, max_file_bytes, spec
     )
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     local = runner in ("DirectRunner", "direct", "FnApiRunner")
@@ -327,15 +409,15 @@ def run_data_prep(
         pipeline = beam.Pipeline(options=options)
         build_pipeline(
             pipeline,
-            listing,
+            source,
             staging_dir,
             processing=processing,
             shard_counts=shard_counts,
             settings=settings,
             progress_dir=progress_dir,
         )
-        show = local and show_progress and listing.pairs
-        _run(pipeline, runner, local, (len(listing.pairs), progress_dir) if show else None)
+        show = local and show_progress and source.num_to_process
+        _run(pipeline, runner, local, (source.num_to_process, progress_dir) if show else None)
         report = read_report(FileSystems.join(staging_dir, record_format.REPORT_NAME))
         if not report["counts_add_up"]:
             raise DataPrepError(f"internal error: written + rejected != found in {input_dir}")
@@ -349,7 +431,7 @@ def run_data_prep(
                 f"(nothing in {output_dir} was changed)",
                 report,
             )
-        report = staging.promote(staging_dir, output_dir, report)
+        report = staging.promote(staging_dir, output_dir, report, spec)
     finally:
         if progress_dir:
             shutil.rmtree(progress_dir, ignore_errors=True)

@@ -9,15 +9,20 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import shutil
 import sys
+import tempfile
 import warnings
 
 from segmentation_data_prep import record_format
+from segmentation_data_prep.dataset_spec import LAYOUTS, DatasetSpecError, read_spec
+from segmentation_data_prep.presets import DEFAULT_PRESET, PRESETS, preset
 from segmentation_data_prep.settings import (
     DEFAULT_EVAL_FRACTION,
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_PIXELS,
     EXAMPLES_PER_SHARD,
+    SPLIT_MODES,
     DataPrepError,
     check_settings,
 )
@@ -58,18 +63,65 @@ Example:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seg-data-prep",
-        description="Turn an image segmentation dataset in the Oxford-IIIT Pet layout "
-        "(images/<stem>.jpg + annotations/trimaps/<stem>.png with 1 = pet, 2 = background, "
-        "3 = border) into compact TFRecord shards (PNG uint8 image + PNG label mask in {0, 1, 2}) "
-        "split into train and eval, with an Apache Beam job.",
+        description="Turn an image segmentation dataset into compact TFRecord shards (PNG uint8 "
+        "image + PNG mask of class ids) split into train and eval, with an Apache Beam job. "
+        "The dataset spec (--preset or --dataset-spec) names the classes and how masks encode "
+        "them; the layout is the Oxford-IIIT Pet one (images/<stem>.jpg + "
+        "annotations/trimaps/<stem>.png with 1 = pet, 2 = background, 3 = border), images/ + "
+        "masks/, or a Hugging Face dataset repo's parquet files (--hf-dataset or a copy).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--input-dir",
-        required=True,
-        help="dataset root holding images/ and annotations/trimaps/ "
-        "(local path or gs://bucket/path)",
+        help="dataset root in the --layout (images/ and annotations/trimaps/, images/ and "
+        "masks/, or a dataset repo's parquet files); local path or gs://bucket/path",
+    )
+    source.add_argument(
+        "--hf-dataset",
+        metavar="REPO",
+        help="download this Hugging Face dataset repo's parquet files (e.g. "
+        "segments/sidewalk-semantic) at --revision and read them (layout hf-parquet); the "
+        "token comes from HF_TOKEN or the huggingface_hub login, never from a flag",
+    )
+    parser.add_argument(
+        "--revision",
+        default="main",
+        help="branch, tag or commit of --hf-dataset; resolved to a commit, which the report "
+        "records (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--hub-endpoint",
+        default=None,
+        help="Hub URL for --hf-dataset (default: HF_ENDPOINT or https://huggingface.co)",
+    )
+    spec = parser.add_mutually_exclusive_group()
+    spec.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=DEFAULT_PRESET,
+        help="a dataset the project knows (default: %(default)s)",
+    )
+    spec.add_argument(
+        "--dataset-spec",
+        metavar="FILE",
+        help="a dataset spec JSON file (classes, void label, colours, layout, mask encoding; "
+        "see segmentation_data_prep.dataset_spec)",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default=None,
+        help="input layout (default: the spec's; hf-parquet with --hf-dataset)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLIT_MODES,
+        default="hash",
+        help="hash: stable hash of each stem, --eval-fraction to eval; official: the "
+        "dataset's own split (Pet: annotations/trainval.txt -> train, test.txt -> eval; "
+        "parquet: train -> train, validation/test -> eval) (default: %(default)s)",
     )
     parser.add_argument(
         "--output-dir",
@@ -201,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     except DataPrepError as error:
         parser.error(str(error))
+    try:
+        spec = read_spec(args.dataset_spec) if args.dataset_spec else preset(args.preset)
+    except DatasetSpecError as error:
+        parser.error(str(error))
+    layout = args.layout or ("hf-parquet" if args.hf_dataset else spec.layout)
+    if args.hf_dataset and layout != "hf-parquet":
+        parser.error(f"--hf-dataset reads parquet files: --layout {layout} does not apply")
     configure_logging(args.verbose)
     unknown = _unknown_beam_options(beam_args)
     if unknown:
@@ -209,13 +268,24 @@ def main(argv: list[str] | None = None) -> int:
             f"option): {', '.join('--' + name for name in unknown)}"
         )
     from segmentation_data_prep.beam_job import run_data_prep
+    from segmentation_data_prep.hub_dataset import download_hub_dataset
     from segmentation_data_prep.inputs import InputError
     from segmentation_data_prep.report import summary_line
 
+    download_dir = tempfile.mkdtemp(prefix="seg_data_prep_hub_") if args.hf_dataset else None
     try:
+        hub_dataset = None
+        if args.hf_dataset:
+            hub_dataset = download_hub_dataset(
+                args.hf_dataset, args.revision, download_dir, endpoint=args.hub_endpoint
+            )
         report = run_data_prep(
-            args.input_dir,
+            hub_dataset.local_dir if hub_dataset else args.input_dir,
             args.output_dir,
+            spec=spec,
+            layout=layout,
+            split=args.split,
+            hub_dataset=hub_dataset,
             image_size=args.image_size,
             eval_fraction=args.eval_fraction,
             num_train_shards=args.num_train_shards,
@@ -230,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataPrepError, InputError) as error:
         print(f"seg-data-prep: error: {error}", file=sys.stderr)
         return 1
+    finally:
+        if download_dir:
+            shutil.rmtree(download_dir, ignore_errors=True)
     print(summary_line(report))
     print(f"report: {report['output_dir']}/{REPORT_NAME}")
     return 0

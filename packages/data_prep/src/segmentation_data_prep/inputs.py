@@ -18,37 +18,48 @@ from apache_beam.io.filesystems import FileSystems
 
 IMAGES_DIR = "images"
 TRIMAPS_DIR = posixpath.join("annotations", "trimaps")
+# Where each file layout keeps its masks (the hf-parquet layout is read by hf_parquet.py).
+MASK_DIRS = {"pet": TRIMAPS_DIR, "directory": "masks"}
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 MASK_EXTENSIONS = (".png",)
 
 # Every reason a file can be rejected for, with how to fix it. Reports name these keys.
 REJECTION_REASONS = {
-    "image_without_mask": "no trimap with the same stem in annotations/trimaps/: add <stem>.png "
-    "there, or remove the image",
+    "image_without_mask": "no mask with the same stem in the masks folder (annotations/trimaps/ "
+    "in the Pet layout, masks/ in the directory layout): add <stem>.png there, or remove the "
+    "image",
     "mask_without_image": "no image with the same stem in images/: add <stem>.jpg there, or "
-    "remove the trimap",
+    "remove the mask",
     "duplicate_stem": "another file in the same folder has the same stem (e.g. a.jpg and a.png); "
     "the first in sorted order is used: remove or rename the others",
-    "stray_file": "not an image or trimap (e.g. a .mat file or a macOS ._* AppleDouble file); "
+    "stray_file": "not an image or mask (e.g. a .mat file or a macOS ._* AppleDouble file); "
     "it is ignored: delete it to silence this entry",
     "broken_symlink": "a symbolic link whose target is missing, or a loop of links: fix or "
     "remove the link",
+    "not_in_official_split": "--split official: the stem is in neither annotations/trainval.txt "
+    "nor annotations/test.txt; add it to one, or leave out --split official",
     "image_too_large": "the image file or its declared pixel count is over the cap "
     "(--max-file-mb, --max-pixels; a guard against decompression bombs): downscale it, or "
     "raise the cap if the file is genuine",
-    "mask_too_large": "the trimap file or its declared pixel count is over the cap "
+    "mask_too_large": "the mask file or its declared pixel count is over the cap "
     "(--max-file-mb, --max-pixels): downscale it, or raise the cap if the file is genuine",
     "unreadable_image": "the image cannot be decoded (empty, truncated, corrupt or not an image "
     "format): re-export or re-download it",
-    "unreadable_mask": "the trimap cannot be decoded (empty, truncated, corrupt or not an image "
+    "unreadable_mask": "the mask cannot be decoded (empty, truncated, corrupt or not an image "
     "format): re-export or re-download it",
     "unsupported_image_mode": "the image's pixel format cannot be converted to 8-bit RGB: "
     "re-export it as an RGB JPEG or PNG",
-    "mask_not_single_channel": "the trimap has colour channels that differ: save it as a "
-    "single-channel (grayscale or palette) PNG of values 1, 2, 3",
-    "size_mismatch": "image and trimap have different sizes: they must be pixel-aligned",
-    "mask_values_out_of_range": "the trimap has values outside {1 = pet, 2 = background, "
-    "3 = border}: fix the annotation (labels 0..2 must be stored as 1..3)",
+    "mask_not_single_channel": "the mask has colour channels that differ: save it as a "
+    "single-channel (grayscale or palette) PNG of class values, or use a colour-mask spec",
+    "mask_not_color": "the dataset spec says masks are RGB colours, but this mask has no "
+    "colour channels: save it as RGB, or use a spec with mask_encoding 'values'",
+    "size_mismatch": "image and mask (label image) have different sizes: they must be "
+    "pixel-aligned",
+    "mask_values_out_of_range": "the mask has values that the dataset spec maps to no class "
+    "(Pet trimaps: 1 = pet, 2 = background, 3 = border): fix the annotation or the spec's "
+    "mask_values",
+    "mask_colors_not_in_palette": "the colour mask has colours that are no class's colour in "
+    "the dataset spec: fix the annotation, or add the colour to the spec",
     "processing_error": "an unexpected error while processing this pair (an input this job "
     "does not foresee, or a bug): please report it with the detail",
 }
@@ -58,7 +69,7 @@ WARNING_REASONS = {
     "converted_to_rgb": "the image was not 8-bit RGB and was converted (mode in the detail)",
     "extension_mismatch": "the file's content is a different format than its extension says; "
     "it was decoded by content: rename it to match",
-    "mask_converted": "the trimap was stored as RGB/LA/16-bit and its single channel was used",
+    "mask_converted": "the mask was stored as RGB/LA/16-bit and its single channel was used",
 }
 
 
@@ -69,6 +80,7 @@ class Pair:
     stem: str
     image_path: str
     mask_path: str
+    split: str | None = None  # fixed by --split official; None = hash of the stem
 
 
 @dataclass(frozen=True)
@@ -175,16 +187,20 @@ def _index(paths: Iterable[str], extensions: tuple[str, ...], listing: Listing) 
     return by_stem
 
 
-def list_inputs(input_dir: str) -> Listing:
-    """Pair images/<stem>.* with annotations/trimaps/<stem>.png; name every other file."""
+def list_inputs(input_dir: str, layout: str = "pet") -> Listing:
+    """Pair images/<stem>.* with <masks>/<stem>.png (MASK_DIRS[layout]); name every other file."""
+    if layout not in MASK_DIRS:
+        raise InputError(f"layout {layout!r} is not a file layout ({', '.join(MASK_DIRS)})")
     images_dir = FileSystems.join(input_dir, IMAGES_DIR)
-    trimaps_dir = FileSystems.join(input_dir, *TRIMAPS_DIR.split("/"))
+    masks_dir = FileSystems.join(input_dir, *MASK_DIRS[layout].split("/"))
     image_files, broken_images = _list_dir(images_dir)
-    mask_files, broken_masks = _list_dir(trimaps_dir)
+    mask_files, broken_masks = _list_dir(masks_dir)
     if not image_files and not mask_files and not broken_images and not broken_masks:
+        layout_name = "Oxford-IIIT Pet" if layout == "pet" else layout
         raise InputError(
-            f"no files in {images_dir}/ or {trimaps_dir}/: the input must be in the Oxford-IIIT "
-            "Pet layout (images/<stem>.jpg and annotations/trimaps/<stem>.png); check the path"
+            f"no files in {images_dir}/ or {masks_dir}/: the input must be in the "
+            f"{layout_name} layout (images/<stem>.jpg and {MASK_DIRS[layout]}/<stem>.png); "
+            "check the path or --layout"
         )
     listing = Listing(
         rejected=broken_images + broken_masks,
@@ -197,7 +213,7 @@ def list_inputs(input_dir: str) -> Listing:
         if stem in images and stem in masks:
             listing.pairs.append(Pair(stem, images[stem], masks[stem]))
         elif stem in images:
-            detail = f"no {FileSystems.join(trimaps_dir, stem + '.png')}"
+            detail = f"no {FileSystems.join(masks_dir, stem + '.png')}"
             listing.rejected.append(
                 Outcome(stem, (images[stem],), reason="image_without_mask", detail=detail)
             )

@@ -7,9 +7,11 @@ that split; the stem hash (the default) cannot reproduce it. trainval -> train, 
 
 from __future__ import annotations
 
+import dataclasses
+
 from apache_beam.io.filesystems import FileSystems
 
-from segmentation_data_prep.inputs import InputError
+from segmentation_data_prep.inputs import InputError, Listing, Outcome
 
 SPLIT_FILES = {"train": "trainval.txt", "eval": "test.txt"}
 ANNOTATIONS_DIR = "annotations"
@@ -45,3 +47,23 @@ def read_pet_official_split(input_dir: str) -> dict[str, str]:
     if not split_of:
         raise InputError(f"the official split lists in {input_dir}/{ANNOTATIONS_DIR} are empty")
     return split_of
+
+
+def apply_official_split(listing: Listing, split_of: dict[str, str]) -> Listing:
+    """The listing with each pair's split fixed; pairs in neither list become rejections."""
+    result = Listing(
+        rejected=list(listing.rejected),
+        num_image_files=listing.num_image_files,
+        num_mask_files=listing.num_mask_files,
+    )
+    for pair in listing.pairs:
+        split = split_of.get(pair.stem)
+        if split is None:
+            detail = f"{pair.stem} is in neither {' nor '.join(SPLIT_FILES.values())}"
+            paths = (pair.image_path, pair.mask_path)
+            result.rejected.append(
+                Outcome(pair.stem, paths, reason="not_in_official_split", detail=detail)
+            )
+        else:
+            result.pairs.append(dataclasses.replace(pair, split=split))
+    return result

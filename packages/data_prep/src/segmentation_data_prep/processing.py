@@ -1,7 +1,9 @@
-"""Turn one image/trimap pair into a serialized example, or a named rejection.
+"""Turn one example (image + mask bytes) into a serialized record, or a named rejection.
 
-Plain Python (no Beam): the Beam job calls `process_pair` once per pair, and tests call it
-directly. Files are read through Beam's FileSystems so local paths and gs:// work alike.
+Plain Python (no Beam): the Beam job calls `process_example` once per example whatever the
+input layout, and tests call it directly; `read_pair` reads a file pair through Beam's
+FileSystems, so local paths and gs:// work alike. Masks become class ids through the dataset
+spec: a pixel that maps to no class rejects the example, with the values and pixel counts.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from apache_beam.io.filesystems import FileSystems
 from PIL import Image, UnidentifiedImageError
 
 from segmentation_data_prep import record_format
+from segmentation_data_prep.dataset_spec import DatasetSpec
 from segmentation_data_prep.inputs import Outcome, Pair
+from segmentation_data_prep.presets import OXFORD_PET
+from segmentation_data_prep.raw_example import RawExample
 from segmentation_data_prep.settings import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS
 
 # Proper antialiasing filter for photos (PIL scales its support when downscaling); masks are
-# resized with nearest neighbour so that every label stays an exact trimap value.
+# resized with nearest neighbour so that every label stays an exact class id.
 IMAGE_RESAMPLE = Image.Resampling.LANCZOS
 MASK_RESAMPLE = Image.Resampling.NEAREST
-TRIMAP_VALUES = (1, 2, 3)
+_VALUE_MODES = ("L", "P", "I", "I;16", "I;16B", "I;16L", "I;16N")
 _FORMATS_BY_EXTENSION = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
@@ -37,6 +42,7 @@ class ProcessingSettings:
     compress_level: int = record_format.DEFAULT_PNG_COMPRESS_LEVEL
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    spec: DatasetSpec = OXFORD_PET  # how masks map to class ids
 
 
 class Rejected(Exception):
@@ -59,19 +65,30 @@ def split_for_stem(stem: str, eval_fraction: float) -> str:
     return "eval" if position < eval_fraction else "train"
 
 
+def read_pair(pair: Pair, max_file_bytes: int) -> RawExample | Outcome:
+    """The pair's bytes (at most max_file_bytes + 1 of each file, enough to see it is over the
+    cap), or a rejected Outcome when a file cannot be read at all."""
+    contents = []
+    for path, kind in ((pair.image_path, "image"), (pair.mask_path, "mask")):
+        try:
+            with FileSystems.open(path) as handle:
+                contents.append(handle.read(max_file_bytes + 1))
+        except Exception as error:  # filesystem errors differ per scheme (local, gs://, ...)
+            detail = f"cannot read {path}: {error}"
+            paths = (pair.image_path, pair.mask_path)
+            return Outcome(pair.stem, paths, reason=f"unreadable_{kind}", detail=detail)
+    paths = (pair.image_path, pair.mask_path)
+    return RawExample(pair.stem, contents[0], contents[1], paths, pair.split)
+
+
 def _open(
-    path: str, kind: str, settings: ProcessingSettings, warnings: list[tuple[str, str]]
+    data: bytes, path: str, kind: str, settings: ProcessingSettings, warnings: list[tuple[str, str]]
 ) -> Image.Image:
-    """Read one file and parse its header; `kind` is 'image' or 'mask' (names the reason).
+    """Parse one encoded file's header; `kind` is 'image' or 'mask' (names the reason).
 
     The declared size is checked before anything is decoded: a small file can declare a
     picture that takes gigabytes to decode (a decompression bomb).
     """
-    try:
-        with FileSystems.open(path) as handle:
-            data = handle.read(settings.max_file_bytes + 1)
-    except Exception as error:  # filesystem errors differ per scheme (local, gs://, ...)
-        raise Rejected(f"unreadable_{kind}", f"cannot read {path}: {error}") from error
     if not data:
         raise Rejected(f"unreadable_{kind}", f"{path} is empty (0 bytes)")
     if len(data) > settings.max_file_bytes:
@@ -95,7 +112,7 @@ def _open(
             f"{settings.max_pixels}",
         )
     expected = _FORMATS_BY_EXTENSION.get(posixpath.splitext(path)[1].lower())
-    if image.format != expected:
+    if expected and image.format != expected:  # parquet cells have no extension
         warnings.append(("extension_mismatch", f"{path} holds {image.format} data"))
     return image
 
@@ -127,9 +144,9 @@ def to_rgb(image: Image.Image, warnings: list[tuple[str, str]]) -> Image.Image:
     return converted
 
 
-def trimap_values(mask: Image.Image, warnings: list[tuple[str, str]]) -> np.ndarray:
-    """The trimap as a (H, W) integer array of its stored values (palette indices for 'P')."""
-    if mask.mode in ("L", "P", "I", "I;16", "I;16B", "I;16L", "I;16N"):
+def mask_values(mask: Image.Image, warnings: list[tuple[str, str]]) -> np.ndarray:
+    """A value mask as a (H, W) integer array of its stored values (palette indices for 'P')."""
+    if mask.mode in _VALUE_MODES:
         return np.asarray(mask)
     if mask.mode == "1":
         return np.asarray(mask).astype(np.uint8)
@@ -142,35 +159,55 @@ def trimap_values(mask: Image.Image, warnings: list[tuple[str, str]]) -> np.ndar
             raise Rejected("mask_not_single_channel", f"mode {mask.mode} with differing channels")
         warnings.append(("mask_converted", f"single channel taken from mode {mask.mode}"))
         return channels[..., 0]
-    raise Rejected("mask_not_single_channel", f"unsupported trimap mode {mask.mode}")
+    raise Rejected("mask_not_single_channel", f"unsupported mask mode {mask.mode}")
 
 
-def _out_of_range_values(trimap: np.ndarray) -> dict[int, int]:
-    """{value: pixel count} of values that are not trimap values (bincount: fast on uint8)."""
-    if trimap.dtype == np.uint8:
-        counts = np.bincount(trimap.ravel(), minlength=256)
-        values = np.flatnonzero(counts)
-        counts = counts[values]
-    else:
-        values, counts = np.unique(trimap, return_counts=True)
-    return {int(v): int(c) for v, c in zip(values, counts) if int(v) not in TRIMAP_VALUES}
+def _listed(counts: dict, limit: int = 10) -> str:
+    """'value: N px, ...' in value order, the first `limit` of them."""
+    items = sorted(counts.items())
+    shown = ", ".join(f"{value}: {count} px" for value, count in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def class_ids(mask: Image.Image, spec: DatasetSpec, warnings: list[tuple[str, str]]) -> np.ndarray:
+    """(H, W) uint8 class ids of a decoded mask, or Rejected naming what the spec cannot map."""
+    if spec.mask_encoding == "colors":
+        if mask.mode not in ("RGB", "RGBA", "P"):
+            raise Rejected("mask_not_color", f"mode {mask.mode}; {spec.name} masks are colours")
+        ids, unknown = spec.class_ids_from_colors(np.asarray(mask.convert("RGB")))
+        if unknown:
+            named = {"#{:02x}{:02x}{:02x}".format(*color): n for color, n in unknown.items()}
+            raise Rejected("mask_colors_not_in_palette", f"colours of no class: {_listed(named)}")
+        return ids
+    ids, unknown = spec.class_ids_from_values(mask_values(mask, warnings))
+    if unknown:
+        accepted = spec.accepted_values
+        shown = (
+            ", ".join(map(str, accepted))
+            if len(accepted) <= 8
+            else f"{accepted[0]}..{accepted[-1]}"
+        )
+        raise Rejected(
+            "mask_values_out_of_range", f"values outside {{{shown}}}: {_listed(unknown)}"
+        )
+    return ids
 
 
 def resize_pair(
     image: Image.Image,
-    trimap: np.ndarray,
+    labels: np.ndarray,
     image_size: int,
     box: tuple[float, float, float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Square (image_size, image_size) RGB uint8 and labels uint8 in {0, 1, 2}.
+    """Square (image_size, image_size) RGB uint8 and class ids uint8 (nearest neighbour).
 
-    `box` is the region of `image` that covers the trimap (a JPEG decoded at a reduced scale
+    `box` is the region of `image` that covers the mask (a JPEG decoded at a reduced scale
     by `Image.draft` is a little larger than the original divided by the scale).
     """
     size = (image_size, image_size)
     pixels = np.asarray(image.resize(size, IMAGE_RESAMPLE, box=box), dtype=np.uint8)
-    labels = Image.fromarray(trimap.astype(np.uint8, copy=False)).resize(size, MASK_RESAMPLE)
-    return pixels, np.asarray(labels, dtype=np.uint8) - record_format.TRIMAP_OFFSET
+    resized = Image.fromarray(labels.astype(np.uint8, copy=False)).resize(size, MASK_RESAMPLE)
+    return pixels, np.asarray(resized, dtype=np.uint8)
 
 
 def _decode_reduced(image: Image.Image, path: str, image_size: int):
@@ -188,31 +225,27 @@ def _decode_reduced(image: Image.Image, path: str, image_size: int):
     return _decode(image, path, "image"), box
 
 
-def process_pair(pair: Pair, settings: ProcessingSettings) -> tuple[Outcome, bytes | None]:
-    """(outcome, serialized example) for a usable pair; (rejected outcome, None) otherwise."""
+def process_example(raw: RawExample, settings: ProcessingSettings) -> tuple[Outcome, bytes | None]:
+    """(outcome, serialized example) for a usable example; (rejected outcome, None) otherwise."""
     warnings: list[tuple[str, str]] = []
-    paths = (pair.image_path, pair.mask_path)
+    image_path, mask_path = raw.paths[0], raw.paths[-1]
     try:
-        image = _open(pair.image_path, "image", settings, warnings)
-        mask = _open(pair.mask_path, "mask", settings, warnings)
+        image = _open(raw.image, image_path, "image", settings, warnings)
+        mask = _open(raw.mask, mask_path, "mask", settings, warnings)
         if mask.size != image.size:
             raise Rejected(
                 "size_mismatch",
-                f"image is {image.width}x{image.height}, trimap is "
+                f"image is {image.width}x{image.height}, mask is "
                 f"{mask.width}x{mask.height} (width x height)",
             )
-        image, box = _decode_reduced(image, pair.image_path, settings.image_size)
+        image, box = _decode_reduced(image, image_path, settings.image_size)
         image = to_rgb(image, warnings)
-        trimap = trimap_values(_decode(mask, pair.mask_path, "mask"), warnings)
-        bad = _out_of_range_values(trimap)
-        if bad:
-            listed = ", ".join(f"{value}: {count} px" for value, count in sorted(bad.items()))
-            raise Rejected("mask_values_out_of_range", f"values outside {{1, 2, 3}}: {listed}")
-        pixels, labels = resize_pair(image, trimap, settings.image_size, box)
+        labels = class_ids(_decode(mask, mask_path, "mask"), settings.spec, warnings)
+        pixels, labels = resize_pair(image, labels, settings.image_size, box)
     except Rejected as rejection:
         outcome = Outcome(
-            pair.stem,
-            paths,
+            raw.key,
+            raw.paths,
             reason=rejection.reason,
             detail=rejection.detail,
             warnings=tuple(warnings),
@@ -220,7 +253,26 @@ def process_pair(pair: Pair, settings: ProcessingSettings) -> tuple[Outcome, byt
         return outcome, None
     except Exception as error:  # one unforeseen input must not fail a whole (Dataflow) job
         detail = f"{type(error).__name__}: {error}"
-        return Outcome(pair.stem, paths, reason="processing_error", detail=detail), None
-    example = record_format.encode_example(pair.stem, pixels, labels, settings.compress_level)
-    split = split_for_stem(pair.stem, settings.eval_fraction)
-    return Outcome(pair.stem, paths, split=split, warnings=tuple(warnings)), example
+        return Outcome(raw.key, raw.paths, reason="processing_error", detail=detail), None
+    example = record_format.encode_example(
+        raw.key, pixels, labels, settings.compress_level, num_classes=settings.spec.num_classes
+    )
+    split = raw.split or split_for_stem(raw.key, settings.eval_fraction)
+    return Outcome(raw.key, raw.paths, split=split, warnings=tuple(warnings)), example
+
+
+def process_pair(pair: Pair, settings: ProcessingSettings) -> tuple[Outcome, bytes | None]:
+    """process_example on a file pair, read first (a file that cannot be read is rejected)."""
+    raw = read_pair(pair, settings.max_file_bytes)
+    if isinstance(raw, Outcome):
+        return raw, None
+    return process_example(raw, settings)
+
+
+def process_item(
+    item: Pair | RawExample, settings: ProcessingSettings
+) -> tuple[Outcome, bytes | None]:
+    """process_pair for a listed file pair, process_example for a row read with its bytes."""
+    if isinstance(item, Pair):
+        return process_pair(item, settings)
+    return process_example(item, settings)

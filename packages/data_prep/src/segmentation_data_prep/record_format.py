@@ -2,7 +2,8 @@
 
 Kept in one module so that no package re-implements encoding or decoding. Pixels are
 stored as lossless PNG (uint8), labels as a single-channel PNG whose values are exact
-integers in {0, 1, 2} (the Pet trimap values 1, 2, 3 minus one).
+class ids of the dataset spec written beside the shards (`dataset_spec.json`); for the Pet
+classes below, the trimap values 1, 2, 3 minus one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 # before any heavy import (a bad flag must answer at once).
 
 IMAGE_KEY = "image"  # bytes: PNG, RGB, uint8, HEIGHT_KEY x WIDTH_KEY
-MASK_KEY = "mask"  # bytes: PNG, grayscale, uint8 in {0, 1, 2}, same size as the image
+MASK_KEY = "mask"  # bytes: PNG, grayscale, uint8 class ids, same size as the image
 HEIGHT_KEY = "height"  # int64
 WIDTH_KEY = "width"  # int64
 STEM_KEY = "stem"  # bytes: the source file stem, e.g. b"Abyssinian_1"
@@ -61,7 +62,7 @@ def printable(name: str) -> str:
 class DecodedExample:
     stem: str
     image: np.ndarray  # (H, W, 3) uint8
-    mask: np.ndarray  # (H, W) uint8 in {0, 1, 2}
+    mask: np.ndarray  # (H, W) uint8 class ids
 
 
 # PNG zlib level for stored examples: level 1 is ~4x faster to encode than the default 6.
@@ -97,8 +98,11 @@ def encode_example(
     image: np.ndarray,
     mask: np.ndarray,
     compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL,
+    num_classes: int = NUM_CLASSES,
 ) -> bytes:
     """Serialize one tf.train.Example; raises ValueError on shapes/values that break the format.
+
+    `num_classes` is the dataset spec's class count (the Pet classes by default).
 
     The protobuf is written directly (see _example_bytes) so that the Beam job never imports
     TensorFlow: that import costs ~8 s and ~500 MB in every worker process.
@@ -111,8 +115,8 @@ def encode_example(
         raise ValueError(
             f"{stem}: mask must be uint8 {image.shape[:2]}, got {mask.dtype} {mask.shape}"
         )
-    if mask.size and int(mask.max()) >= NUM_CLASSES:
-        raise ValueError(f"{stem}: mask values must be in 0..{NUM_CLASSES - 1}")
+    if mask.size and int(mask.max()) >= num_classes:
+        raise ValueError(f"{stem}: mask values must be in 0..{num_classes - 1}")
     return _example_bytes(
         bytes_features={
             IMAGE_KEY: encode_png(image, compress_level),

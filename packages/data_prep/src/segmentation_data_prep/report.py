@@ -46,7 +46,7 @@ def build_report(
     return {
         **settings,
         "found": found["items"],
-        "found_files": {"images": found["images"], "trimaps": found["trimaps"]},
+        "found_files": {kind: count for kind, count in found.items() if kind != "items"},
         "written": {**num_written, "total": total_written},
         "rejected": {"total": len(rejected), "by_reason": dict(sorted(rejected_by_reason.items()))},
         "counts_add_up": total_written + len(rejected) == found["items"],

@@ -9,6 +9,8 @@ from __future__ import annotations
 from segmentation_data_prep import record_format
 
 DEFAULT_EVAL_FRACTION = 0.2
+# hash: a stable hash of each stem decides; official: the dataset's own lists (official_split.py)
+SPLIT_MODES = ("hash", "official")
 EXAMPLES_PER_SHARD = 1000  # ~30 MB shards at 128 px: enough files to read in parallel
 # Decompression-bomb guard: a 1 MB 16-bit PNG can declare 170 MP (several GB decoded). Inputs
 # over either cap are rejected before decoding; 40 MP is a 7300 x 5500 photo.

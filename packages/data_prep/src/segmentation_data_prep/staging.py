@@ -18,6 +18,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from segmentation_data_prep import record_format
+from segmentation_data_prep.dataset_spec import DatasetSpec, write_spec
 from segmentation_data_prep.report import write_report
 
 STAGING_PREFIX = ".data_prep_staging-"
@@ -61,13 +62,20 @@ def _ensure_dir(path: str) -> None:
         os.makedirs(path, exist_ok=True)  # GCS has no directories to create
 
 
-def promote(staging_dir: str, output_dir: str, staged_report: dict[str, Any]) -> dict[str, Any]:
-    """Move the staged shards into `output_dir`, replacing any previous output; report last."""
+def promote(
+    staging_dir: str, output_dir: str, staged_report: dict[str, Any], spec: DatasetSpec
+) -> dict[str, Any]:
+    """Move the staged shards into `output_dir`, replacing any previous output; report last.
+
+    The dataset spec (`dataset_spec.json`) is written once the old report is gone, so no
+    moment pairs an old report with a new spec.
+    """
     old = existing_outputs(output_dir)
     report_path = FileSystems.join(output_dir, record_format.REPORT_NAME)
     if report_path in old:
         FileSystems.delete([report_path])  # from here on the old output is visibly incomplete
         old.remove(report_path)
+    write_spec(spec, output_dir)
     if old:
         FileSystems.delete(old)
     sources, destinations = [], []
