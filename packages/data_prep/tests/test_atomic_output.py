@@ -89,4 +89,5 @@ def test_overwrite_replaces_the_output_only_once_the_new_run_succeeded(dataset, 
     assert require_complete_output(str(tmp_path)) == second
     names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     shards = [f"train/train-0000{i}-of-00002.tfrecord" for i in (0, 1)]
-    assert names == sorted(["report.json", "eval/eval-00000-of-00001.tfrecord", *shards])
+    expected = ["dataset_spec.json", "report.json", "eval/eval-00000-of-00001.tfrecord", *shards]
+    assert names == sorted(expected)

@@ -4,6 +4,7 @@ a 35-class round trip, and named rejections for input the spec cannot map."""
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import numpy as np
@@ -178,3 +179,25 @@ def test_pet_official_split(tmp_path):
     rejected = report["rejections"]
     assert [(r["stem"], r["reason"]) for r in rejected] == [(stems[5], "not_in_official_split")]
     assert report["split"] == "official"
+
+
+def test_cli_takes_a_preset_a_spec_file_and_a_layout(tmp_path, capsys):
+    from segmentation_data_prep import cli
+
+    write_35_class_directory(tmp_path / "in", num_images=2)
+    common = ["--output-dir", str(tmp_path / "out"), "--image-size", str(STORED), "--no-progress"]
+    argv = ["--input-dir", str(tmp_path / "in"), *common, "--preset", "sidewalk"]
+    assert cli.main([*argv, "--layout", "directory", *IN_PROCESS]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["dataset_spec"]["name"] == "sidewalk" and report["written"]["total"] == 2
+
+    spec_file = tmp_path / "toy.json"
+    spec_file.write_text(json.dumps({**SIDEWALK.to_dict(), "void_label": 35}))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--input-dir", str(tmp_path / "in"), *common, "--dataset-spec", str(spec_file)])
+    assert exit_info.value.code == 2
+    assert "void_label 35 is not a class id (0..34)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--hf-dataset", "org/data", *common, "--layout", "pet"])
+    assert exit_info.value.code == 2
+    assert "--hf-dataset reads parquet files" in capsys.readouterr().err

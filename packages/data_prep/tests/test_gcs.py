@@ -36,6 +36,7 @@ def test_gs_input_and_output(gcs_emulator, mixed_dataset, mixed_run, tmp_path):
     )
     names = sorted(b.name for b in gcs_emulator.list_blobs("pets-test", prefix="records/"))
     assert names == [
+        "records/v1/dataset_spec.json",
         "records/v1/eval/eval-00000-of-00001.tfrecord",
         "records/v1/report.json",
         "records/v1/train/train-00000-of-00001.tfrecord",

@@ -15,11 +15,14 @@ A pixel that maps to no class is never guessed: the example is rejected with the
 from __future__ import annotations
 
 import json
+import numbers
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where used: command lines read specs before heavy imports
+    import numpy as np
 
 LAYOUTS = ("pet", "directory", "hf-parquet")
 MASK_ENCODINGS = ("values", "colors")
@@ -48,14 +51,23 @@ class DatasetSpec:
     mask_values: tuple[tuple[int, int], ...] = ()  # (raw value, class id); () = identity
     image_column: str = "image"  # hf-parquet layout: the {bytes, path} columns
     label_column: str = "label"
-    _lookup: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "class_names", tuple(self.class_names))
         object.__setattr__(self, "colors", tuple(tuple(c) for c in self.colors))
         object.__setattr__(self, "mask_values", tuple(tuple(p) for p in self.mask_values))
         _validate(self)
-        object.__setattr__(self, "_lookup", _value_lookup(self))
+
+    @cached_property
+    def _lookup(self) -> np.ndarray:
+        """raw value -> class id (-1 = no class), as a table indexed by the raw value."""
+        import numpy as np
+
+        pairs = self.mask_values or tuple((i, i) for i in range(self.num_classes))
+        lookup = np.full(max(raw for raw, _ in pairs) + 1, -1, np.int16)
+        for raw, class_id in pairs:
+            lookup[raw] = class_id
+        return lookup
 
     @property
     def num_classes(self) -> int:
@@ -78,6 +90,8 @@ class DatasetSpec:
 
         Class ids are only meaningful when the second element is empty.
         """
+        import numpy as np
+
         if self.mask_encoding != "values":
             raise DatasetSpecError(f"{self.name}: masks are colours, not values")
         raw = np.asarray(raw)
@@ -93,6 +107,8 @@ class DatasetSpec:
 
     def class_ids_from_colors(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[Color, int]]:
         """(uint8 class ids, {colour: pixel count} of colours that are no class's colour)."""
+        import numpy as np
+
         rgb = np.asarray(rgb)
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise DatasetSpecError(f"colour masks must be uint8 (H, W, 3), got {rgb.shape}")
@@ -127,7 +143,6 @@ class DatasetSpec:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("_lookup")
         data["class_names"] = list(self.class_names)
         data["colors"] = list(self.hex_colors())
         data["mask_values"] = {str(raw): class_id for raw, class_id in self.mask_values}
@@ -196,7 +211,7 @@ def _parse_int(value: Any, where: str) -> int:
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _validate(spec: DatasetSpec) -> None:
@@ -265,15 +280,6 @@ def _validate(spec: DatasetSpec) -> None:
             raise DatasetSpecError(f"parquet column names must be non-empty, got {column!r}")
     if spec.image_column == spec.label_column:
         raise DatasetSpecError(f"image_column and label_column are both {spec.image_column!r}")
-
-
-def _value_lookup(spec: DatasetSpec) -> np.ndarray:
-    """raw value -> class id (-1 = no class), as a table indexed by the raw value."""
-    pairs = spec.mask_values or tuple((i, i) for i in range(spec.num_classes))
-    lookup = np.full(max(raw for raw, _ in pairs) + 1, -1, np.int16)
-    for raw, class_id in pairs:
-        lookup[raw] = class_id
-    return lookup
 
 
 def read_spec(path: str) -> DatasetSpec:
