@@ -1,7 +1,8 @@
-"""Hub dataset downloads: a dataset repo on the local Hub-compatible server, real client."""
+"""--hf-dataset: a dataset repo on the local Hub-compatible server, read with the real client."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -10,8 +11,10 @@ import pytest
 # huggingface_hub is first imported.
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 
+from conftest import IN_PROCESS
 from hf_local_hub import LocalHub
 from huggingface_hub import HfApi
+from segmentation_data_prep import cli
 from segmentation_data_prep.hub_dataset import download_hub_dataset
 from segmentation_data_prep.inputs import InputError
 from segmentation_data_prep.synthetic_street import write_street_parquet
@@ -50,3 +53,19 @@ def test_download_pins_the_resolved_commit(hub, tmp_path):
         download_hub_dataset(REPO, "no-such-branch", str(tmp_path / "x"), endpoint=hub.url)
     with pytest.raises(InputError, match="does not exist or is private"):
         download_hub_dataset("local-user/absent", "main", str(tmp_path / "y"), endpoint=hub.url)
+
+
+def test_cli_reads_a_hub_dataset_and_records_the_commit(hub, tmp_path, capsys):
+    commit = publish(hub, write_street_parquet(tmp_path / "src", 6, seed=3), "six scenes")
+    argv = ["--hf-dataset", REPO, "--hub-endpoint", hub.url, "--preset", "sidewalk"]
+    argv += ["--output-dir", str(tmp_path / "out"), "--image-size", "32", "--no-progress"]
+    assert cli.main([*argv, *IN_PROCESS]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["hub_dataset"] == {
+        "repo_id": REPO,
+        "revision": "main",
+        "commit": commit,
+        "endpoint": hub.url,
+    }
+    assert report["layout"] == "hf-parquet" and report["written"]["total"] == 6
+    assert hub.token not in json.dumps(report) + capsys.readouterr().err
