@@ -69,7 +69,8 @@ class ComponentCpu(logging.Handler):
             self.started[match.group(1)] = time.process_time()
         elif match := re.fullmatch(r"Component (\S+) is finished\.", message):
             node = match.group(1)
-            self.seconds[node] = time.process_time() - self.started.get(node, time.process_time())
+            if node in self.started:  # else no figure ("-"), never a made-up zero
+                self.seconds[node] = time.process_time() - self.started[node]
 
 
 def defaults_pipeline(config):
@@ -197,12 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         row = f"{node:<30}"
         for name in variants:
             row += _figure([run["wall"].get(node, 0.0) for run in runs[name]])
-            row += " " + _figure([run["cpu"].get(node, 0.0) for run in runs[name]])
+            row += " " + _figure([run["cpu"][node] for run in runs[name] if node in run["cpu"]])
         print(row)
     row = f"{'sum of components':<30}"
     for name in variants:
         row += _figure([sum(run["wall"].values()) for run in runs[name]])
-        row += " " + _figure([sum(run["cpu"].values()) for run in runs[name]])
+        complete = [run for run in runs[name] if set(run["cpu"]) >= set(run["wall"])]
+        row += " " + _figure([sum(run["cpu"].values()) for run in complete])
     print(row)
     print(
         f"{'LocalDagRunner.run wall':<30}"
