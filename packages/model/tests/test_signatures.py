@@ -77,6 +77,43 @@ def test_bad_serving_input_gives_a_clear_error(exported_model):
         exported_model.signatures["serving_default"](image_bytes=tf.constant([b"not an image"]))
 
 
+def _png_declaring(width: int, height: int) -> bytes:
+    """A small PNG file whose header declares width x height (its pixel data is never read)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" + b"\x00" * 3 * 8)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def _jpeg_declaring(width: int, height: int) -> bytes:
+    """A real 8x8 JPEG with its SOF0 header patched to declare width x height."""
+    data = bytearray(encode_image(np.zeros((8, 8, 3), np.uint8), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("declared", [_png_declaring, _jpeg_declaring], ids=["png", "jpeg"])
+def test_issue12_item7_serving_refuses_oversized_inputs_before_decoding(exported_model, declared):
+    """A file of a few hundred bytes declaring 100 MP is refused by its header, no allocation."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    serve = exported_model.signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="over the limit of 40000000"):
+        serve(image_bytes=tf.constant([declared(10_000, 10_000)]))
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 200  # decoding 100 MP RGB would need 300 MiB, resizing it gigabytes
+
+
 def test_train_and_serve_preprocessing_are_equal(exported_model, transform_run):
     """Transform's output (via the TFT layer) equals what serving computes from the same bytes."""
     records = read_records(transform_run.records_dir, "eval")

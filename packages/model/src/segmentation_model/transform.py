@@ -18,6 +18,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 from segmentation_data_prep import record_format
+from segmentation_data_prep.settings import DEFAULT_MAX_PIXELS
 
 IMAGE_SIZE = (
     record_format.DEFAULT_IMAGE_SIZE
@@ -74,10 +75,47 @@ def _assert_jpeg_or_png(image_bytes: tf.Tensor, index: tf.Tensor) -> tf.Operatio
     )
 
 
+def _declared_pixels(image_bytes: tf.Tensor) -> tf.Tensor:
+    """Height x width a JPEG/PNG header declares, read without decoding (int64 scalar)."""
+
+    def png() -> tf.Tensor:  # IHDR: width and height, 4 bytes big-endian each, at offset 16
+        raw = tf.cast(tf.io.decode_raw(tf.strings.substr(image_bytes, 16, 8), tf.uint8), tf.int64)
+        weights = tf.constant([1 << 24, 1 << 16, 1 << 8, 1], tf.int64)
+        return tf.stack([tf.reduce_sum(raw[4:] * weights), tf.reduce_sum(raw[:4] * weights)])
+
+    is_jpeg = tf.equal(tf.strings.substr(image_bytes, 0, len(_JPEG_MAGIC)), _JPEG_MAGIC)
+    size = tf.cond(
+        is_jpeg,
+        lambda: tf.cast(tf.image.extract_jpeg_shape(image_bytes)[:2], tf.int64),
+        png,
+    )
+    return size[0] * size[1]
+
+
+def _assert_not_too_large(image_bytes: tf.Tensor, index: tf.Tensor) -> tf.Operation:
+    """Refuses an image whose header declares more than DEFAULT_MAX_PIXELS (data_prep's cap)
+    before anything is decoded: a small file can declare gigabytes of pixels."""
+    pixels = _declared_pixels(image_bytes)
+    return tf.debugging.Assert(
+        pixels <= DEFAULT_MAX_PIXELS,
+        [
+            "image_bytes input at batch index",
+            index,
+            "declares",
+            pixels,
+            f"pixels, over the limit of {DEFAULT_MAX_PIXELS}: resize the image and send it again",
+        ],
+    )
+
+
 def decode_image(image_bytes: tf.Tensor, index: tf.Tensor | int = 0) -> tf.Tensor:
-    """One encoded JPEG/PNG (scalar string) -> uint8 [H, W, 3]; clear error if not an image."""
-    check = _assert_jpeg_or_png(image_bytes, tf.convert_to_tensor(index, tf.int32))
+    """One encoded JPEG/PNG (scalar string) -> uint8 [H, W, 3]; clear error if not an image or
+    if it declares more pixels than the cap."""
+    index = tf.convert_to_tensor(index, tf.int32)
+    check = _assert_jpeg_or_png(image_bytes, index)
     with tf.control_dependencies([check]):
+        size_check = _assert_not_too_large(image_bytes, index)
+    with tf.control_dependencies([size_check]):
         image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
     image.set_shape([None, None, 3])
     return image
