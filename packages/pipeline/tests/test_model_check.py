@@ -4,6 +4,7 @@ same commit measured twice shows exactly none (deterministic training)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,14 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = Path("packages/pipeline/src/segmentation_pipeline/config.py")
-LEARNING_RATE = '_setting(1e-3, "Adam learning rate.")'
+# The default learning rate's line, whatever its value: each commit below sets its own.
+LEARNING_RATE = re.compile(r"(learning_rate: float = _setting\()([^,]+)(,)")
+
+
+def with_learning_rate(source: str, value: str) -> str:
+    changed, count = LEARNING_RATE.subn(rf"\g<1>{value}\g<3>", source, count=1)
+    assert count == 1, "the learning_rate default moved: update this test"
+    return changed
 
 
 def git(repo: Path, *args: str) -> str:
@@ -26,7 +34,7 @@ def git(repo: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def two_commits(tmp_path_factory) -> tuple[Path, str, str]:
-    """A repository holding this tree's packages (c1) and c1 with a 10x learning rate (c2)."""
+    """A repository holding this tree's packages (c1) and c1 with learning rate 1e-2 (c2)."""
     repo = tmp_path_factory.mktemp("repo")
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
     shutil.copytree(REPO / "packages", repo / "packages", ignore=ignore)
@@ -36,8 +44,7 @@ def two_commits(tmp_path_factory) -> tuple[Path, str, str]:
     git(repo, *identity, "commit", "-qm", "c1")
     first = git(repo, "rev-parse", "HEAD")
     source = (repo / CONFIG).read_text()
-    assert LEARNING_RATE in source, "the learning rate default moved: update this test"
-    (repo / CONFIG).write_text(source.replace(LEARNING_RATE, LEARNING_RATE.replace("1e-3", "1e-2")))
+    (repo / CONFIG).write_text(with_learning_rate(source, "1e-2"))
     git(repo, *identity, "commit", "-qam", "c2: learning rate 1e-2")
     return repo, first, git(repo, "rev-parse", "HEAD")
 
@@ -93,8 +100,7 @@ def test_a_head_that_cannot_train_fails_the_check(two_commits, hyperparameter_ch
     _, earlier = hyperparameter_change
     broken = tmp_path / "broken"
     git(repo, "worktree", "add", "-q", "--detach", str(broken), first)
-    source = (broken / CONFIG).read_text()
-    (broken / CONFIG).write_text(source.replace(LEARNING_RATE, LEARNING_RATE.replace("1e-3", "-1")))
+    (broken / CONFIG).write_text(with_learning_rate((broken / CONFIG).read_text(), "-1"))
     identity = ("-c", "user.name=check", "-c", "user.email=check@example.com")
     git(broken, *identity, "commit", "-qam", "c3: invalid learning rate")
     result = model_check("--repo", str(repo), "--head", git(broken, "rev-parse", "HEAD"),

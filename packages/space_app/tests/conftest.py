@@ -80,6 +80,9 @@ def run_app(tmp_path_factory, space_files: Path, env: dict[str, str]):
         "HF_HOME": str(space_dir.parent / "hf_home"),
         "PYTHONPATH": str(SANDBOX_DIR),
         "TF_USE_LEGACY_KERAS": "0",  # not set on a Space
+        # A Space sends its HF_TOKEN secret implicitly; the test process disables that for
+        # its own clients (test_support), the app must not inherit it.
+        "HF_HUB_DISABLE_IMPLICIT_TOKEN": "",
     }
     log_path = space_dir.parent / "app.log"
     with serve_space_app(space_dir, env, log_path=log_path) as url:
