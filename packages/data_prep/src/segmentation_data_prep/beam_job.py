@@ -28,7 +28,7 @@ from apache_beam.options.pipeline_options import (
     WorkerOptions,
 )
 
-from segmentation_data_prep import record_format, shards, staging
+from segmentation_data_prep import record_format, shards, spans, staging
 from segmentation_data_prep.dataset_spec import DatasetSpec
 from segmentation_data_prep.hub_dataset import HubDataset
 from segmentation_data_prep.inputs import Outcome
@@ -330,6 +330,7 @@ def run_data_prep(
     split: str = "hash",
     hub_dataset: HubDataset | None = None,
     overwrite: bool = False,
+    span: int | None = None,
     show_progress: bool = True,
     beam_args: list[str] | None = None,
 ) -> dict[str, Any]:
@@ -343,10 +344,13 @@ def run_data_prep(
     (`dataset_spec.json`) and into the report; `layout` defaults to the spec's; `split` is
     "hash" (stable hash of the stem, `eval_fraction`) or "official" (the dataset's own lists);
     `hub_dataset` records where a downloaded `input_dir` came from (repo, pinned commit).
+    `span` writes the output as span N of `output_dir` (`<output_dir>/span-<N>/`, see
+    spans.py), recorded in the report; a span is never overwritten.
 
     Raises:
         DataPrepError: the arguments or the input cannot work, `output_dir` holds an output
-            and `overwrite` is False, or no example at all could be written (the report is
+            and `overwrite` is False, `span` already exists (or is combined with
+            `overwrite`), or no example at all could be written (the report is
             attached to the error and written to `<output_dir>/failed_report.json`; the
             previous output stays in place).
         InputError: the input cannot be read as `layout` (missing, empty, a parquet file
@@ -362,6 +366,15 @@ def run_data_prep(
         max_file_bytes=max_file_bytes,
     )
     input_dir, output_dir = input_dir.rstrip("/"), output_dir.rstrip("/")
+    if span is not None:
+        spans.check_span(span)
+        if overwrite:
+            raise DataPrepError(
+                f"span {span}: spans are never overwritten (--overwrite does not apply to "
+                "--span); write the new data as the next span"
+            )
+        spans.refuse_existing_span(output_dir, span)
+        spans_root, output_dir = output_dir, spans.span_dir(output_dir, span)
     pipeline_options(beam_args)  # fail fast on bad options, before listing
     started = time.monotonic()
     layout = layout or spec.layout
@@ -397,6 +410,7 @@ def run_data_prep(
         "split": split,
         "hub_dataset": hub_dataset.report() if hub_dataset else None,
         "dataset_spec": spec.to_dict(),
+        **({"span": span, "spans_root": spans_root} if span is not None else {}),
     }
     processing = ProcessingSettings(
         image_size, eval_fraction, png_compress_level, max_pixels, max_file_bytes, spec

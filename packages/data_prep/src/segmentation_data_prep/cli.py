@@ -26,6 +26,7 @@ from segmentation_data_prep.settings import (
     DataPrepError,
     check_settings,
 )
+from segmentation_data_prep.spans import check_span
 
 REPORT_NAME = record_format.REPORT_NAME
 MEBIBYTE = 1024 * 1024
@@ -50,6 +51,7 @@ Output: <out>/train/train-00000-of-0000N{record_format.SHARD_SUFFIX}, <out>/eval
 <out>/{REPORT_NAME} (counts per split and every rejected file with a named reason and a fix),
 written last: the shards go to a staging directory in <out> and are moved into place when
 the job succeeds, so a failed run leaves the previous output (or nothing), never a partial one.
+With --span N, all of this goes to <out>/span-N/ and every other span is left as it is.
 Exit status: 0 when at least one example was written (rejections are in the report), 1 when
 nothing usable remains or the job cannot run, 2 on bad arguments.
 
@@ -186,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
         "the split globs)",
     )
     parser.add_argument(
+        "--span",
+        type=int,
+        default=None,
+        metavar="N",
+        help="write the output as span N of --output-dir (<out>/span-N/train, eval and its "
+        "report.json), leaving every other span untouched; an existing span is an error "
+        "(spans are never rewritten). The pipeline reads spans with train_spans_window",
+    )
+    parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar (local runs show one on stderr)"
     )
     parser.add_argument(
@@ -251,8 +262,12 @@ def main(argv: list[str] | None = None) -> int:
             max_pixels=args.max_pixels,
             max_file_bytes=max_file_bytes,
         )
+        if args.span is not None:
+            check_span(args.span)
     except DataPrepError as error:
         parser.error(str(error))
+    if args.span is not None and args.overwrite:
+        parser.error("--overwrite does not apply to --span: spans are never rewritten")
     try:
         spec = read_spec(args.dataset_spec) if args.dataset_spec else preset(args.preset)
     except DatasetSpecError as error:
@@ -294,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             max_pixels=args.max_pixels,
             max_file_bytes=max_file_bytes,
             overwrite=args.overwrite,
+            span=args.span,
             show_progress=not args.no_progress,
             beam_args=beam_args,
         )
