@@ -1,1 +1,1 @@
-"""UNet (MobileNetV2 encoder) for segmentation: preprocessing_fn, run_fn, serving signatures."""
+"""Segmentation models (UNet, DeepLabV3+, SegFormer-B0): preprocessing_fn, run_fn, signatures."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import tf_keras as keras
 
+from segmentation_model import encoder_weights as encoder_weights_lib
 from segmentation_model.autograph_rules import skip_autograph_for_keras_2
 from segmentation_model.transform import IMAGE_KEY
 
@@ -27,7 +28,6 @@ SKIP_LAYERS = (
 )
 IMAGENET_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 IMAGENET_SIZES = (96, 128, 160, 192, 224)
-FROM_SCRATCH_BATCHNORM_MOMENTUM = 0.9  # Keras default is 0.99; MobileNetV2 uses 0.999
 
 
 def _load_encoder(image_size: int, alpha: float, encoder_weights: str | None) -> keras.Model:
@@ -111,7 +111,7 @@ def build_unet(
     skip_autograph_for_keras_2()
     base = _load_encoder(image_size, alpha, encoder_weights)
     if encoder_weights is None:
-        _use_fast_batchnorm_statistics(base)
+        encoder_weights_lib.use_fast_batchnorm_statistics(base)
     encoder = keras.Model(
         base.input, [base.get_layer(name).output for name in SKIP_LAYERS], name=ENCODER_NAME
     )
@@ -139,15 +139,3 @@ def build_unet(
 def set_encoder_trainable(model: keras.Model, trainable: bool) -> None:
     """Freeze or unfreeze the encoder (recompile afterwards for it to take effect)."""
     model.get_layer(ENCODER_NAME).trainable = trainable
-
-
-def _use_fast_batchnorm_statistics(encoder: keras.Model) -> None:
-    """Let a randomly initialised encoder's BatchNorm statistics follow training quickly.
-
-    Keras' MobileNetV2 uses momentum 0.999, made for fine-tuning ImageNet statistics: trained
-    from scratch for a few hundred steps, the moving statistics barely leave their initial
-    values and inference-mode predictions (evaluation, serving) collapse to one class.
-    """
-    for layer in encoder.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = FROM_SCRATCH_BATCHNORM_MOMENTUM
