@@ -157,7 +157,8 @@ def launch_app(tmp_path_factory):
 def standin_app(tmp_path_factory, local_hub) -> Iterator[ServedApp]:
     """The app serving the thirds stand-in (fast to build, masks known by hand), published with
     STANDIN_LABELS as its labels.json."""
-    from serving_models import STANDIN_LABELS, STANDIN_QUEUE_MAX_SIZE, export_thirds_model
+    from segmentation_test_support.standin_model import export_thirds_model
+    from serving_models import STANDIN_LABELS, STANDIN_QUEUE_MAX_SIZE
 
     model_dir = export_thirds_model(tmp_path_factory.mktemp("standin") / "model")
     with serve_with_env_overrides(

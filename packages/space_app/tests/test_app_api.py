@@ -1,8 +1,9 @@
 """The running app through gradio_client: the model from the local Hub at the pinned revision.
 
 The app runs in its own process (Gradio + TensorFlow start-up: tens of seconds), so these are
-`slow`. Most serve the thirds stand-in, whose masks are known by hand (serving_models.py), with
-its own labels.json; the last one the project's real UNet export as tfx_hf_pusher publishes it.
+`slow`. Most serve the thirds stand-in, whose masks are known by hand
+(segmentation_test_support.standin_model), with its own labels.json; the last one the
+project's real UNet export as tfx_hf_pusher publishes it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from gradio_client.utils import QueueError
 from image_files import encode, png_header_only, png_with_text_chunk_bomb
 from PIL import Image
 from segmentation_space_app import template_dir
-from serving_models import STANDIN_LABELS, STANDIN_QUEUE_MAX_SIZE, thirds_mask
+from segmentation_test_support.standin_model import thirds_mask
+from serving_models import STANDIN_LABELS, STANDIN_QUEUE_MAX_SIZE
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,9 @@
    (put in the environment variable HFPusher reads, never in the pipeline),
 4. runs the whole pipeline with LocalDagRunner (SQLite ML Metadata, cache on),
 5. prints where the model, the metrics and the pushed revision are, a per-component summary
-   (state, wall time, results) read from ML Metadata, and draws predictions to a PNG.
+   (state, wall time, results) read from ML Metadata, and draws predictions to a PNG,
+6. serves the published Space from the local Hub on a loopback port until Ctrl-C (the demo
+   live; `--no-serve` ends the job after step 5, for scripts and CI).
 
 Everything lives under --local-dir (default out/pipeline). Steps 1-2 are skipped when their
 output exists for the same inputs, so a second run with no change is served from the cache.
@@ -238,12 +240,42 @@ def predictions_picture(records: Sequence, predicted: Sequence) -> Any:
     return canvas
 
 
+def serve_demo_space(config: PipelineConfig) -> None:
+    """Step 6: the local Hub again, on the same storage, and the Space the run published;
+    returns on Ctrl-C, with the app and the Hub stopped."""
+    from hf_local_hub import LocalHub
+
+    from segmentation_pipeline.live_space import serve_published_space
+
+    try:
+        with LocalHub(Path(config.local_dir) / "hub", token=f"hf_{secrets.token_hex(16)}") as hub:
+            os.environ.update(hub.client_env())
+            config = with_demo_repos(config, hub.user)
+            if not config.hf_space_repo_id:
+                return
+            if not hub.store.repo_exists("space", config.hf_space_repo_id):
+                print(f"Space: {config.hf_space_repo_id} was never published; nothing to serve")
+                return
+            print(f"Hub: the local Hub again, at {hub.url}, for the Space's model")
+            serve_published_space(
+                hub.url, hub.token, config.hf_space_repo_id, Path(config.local_dir) / "space"
+            )
+    except KeyboardInterrupt:
+        print("Space: stopped.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Offline main job: sample data -> data_prep -> TFX pipeline -> local Hub."
     )
     parser.add_argument("--num-images", type=int, default=80, help="synthetic images [80]")
     parser.add_argument("--seed", type=int, default=0, help="synthetic data seed [0]")
+    parser.add_argument(
+        "--no-serve",
+        dest="serve",
+        action="store_false",
+        help="end after the pipeline instead of serving the published Space (scripts, CI)",
+    )
     add_verbose_flag(parser)
     add_config_arguments(parser)
     args = parser.parse_args(argv)
@@ -252,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--num-images must be >= 10 (both splits need examples)")
     quiet_libraries(args.verbose)
     run_demo(config, args.num_images, args.seed, verbose=args.verbose)
+    if args.serve:
+        serve_demo_space(config)
     return 0
 
 

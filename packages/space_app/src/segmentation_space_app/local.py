@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 # Keep a local run off the network: no Gradio analytics or version checks, no Hub telemetry.
@@ -47,6 +47,40 @@ def serve_space_app(
     The app's output goes to `log_path` (default: a temporary file); when the app exits
     during startup, RuntimeError carries the log's tail, which says why.
     """
+    with _running_app(app_dir, env, port, log_path, startup_timeout) as (_process, url, _log):
+        yield url
+
+
+def serve_until_interrupted(
+    app_dir: str | os.PathLike[str],
+    env: Mapping[str, str],
+    *,
+    on_ready: Callable[[str], None],
+    port: int = 0,
+    log_path: str | os.PathLike[str] | None = None,
+    startup_timeout: float = 300.0,
+) -> None:
+    """As `serve_space_app`, for a person at the terminal: calls `on_ready(url)` once the app
+    answers, then serves until Ctrl-C (KeyboardInterrupt, raised once the app is stopped) or
+    until the app exits (RuntimeError with the log's tail)."""
+    with _running_app(app_dir, env, port, log_path, startup_timeout) as (process, url, log_path):
+        on_ready(url)
+        process.wait()
+        raise RuntimeError(
+            f"The Space app at {url} exited with code {process.returncode}; "
+            f"end of its log:\n{_tail(log_path)}"
+        )
+
+
+@contextlib.contextmanager
+def _running_app(
+    app_dir: str | os.PathLike[str],
+    env: Mapping[str, str],
+    port: int,
+    log_path: str | os.PathLike[str] | None,
+    startup_timeout: float,
+) -> Iterator[tuple[subprocess.Popen, str, Path]]:
+    """The app's process, URL and log once it answers; stopped (terminate, then kill) on exit."""
     app_dir = Path(app_dir)
     port = port or free_port()
     if log_path is None:
@@ -66,7 +100,7 @@ def serve_space_app(
         )
         try:
             _wait_until_ready(process, url, log_path, startup_timeout)
-            yield url
+            yield process, url, log_path
         finally:
             process.terminate()
             try:
