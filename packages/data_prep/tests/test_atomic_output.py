@@ -6,29 +6,15 @@ ignored) makes the shard writes fail with EFBIG once the job is writing, as a fu
 
 from __future__ import annotations
 
-import contextlib
 import json
-import resource
-import signal
 
 import pytest
-from conftest import IN_PROCESS, SIZE, add_file
+from data_prep_test_helpers import IN_PROCESS, SIZE, add_file
 from segmentation_data_prep import record_format
 from segmentation_data_prep.beam_job import run_data_prep
 from segmentation_data_prep.report import IncompleteOutputError, require_complete_output
 from segmentation_data_prep.synthetic import write_synthetic_pet_dataset
-
-
-@contextlib.contextmanager
-def file_size_limit(max_bytes: int):
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, handler)
+from segmentation_test_support.disk import file_size_limit
 
 
 def snapshot(directory) -> dict[str, bytes]:

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import IN_PROCESS, add_file, read_split
+from data_prep_test_helpers import IN_PROCESS, add_file, read_split
 from PIL import Image
 from segmentation_data_prep import record_format
 from segmentation_data_prep.beam_job import run_data_prep

@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import IN_PROCESS, SIZE, add_pair, photo, read_split, trimap
+from data_prep_test_helpers import IN_PROCESS, SIZE, add_pair, photo, read_split, trimap
 from PIL import Image
 from segmentation_data_prep.beam_job import run_data_prep
 from segmentation_data_prep.inputs import REJECTION_REASONS, list_inputs

@@ -11,7 +11,7 @@ import pytest
 # huggingface_hub is first imported.
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 
-from conftest import IN_PROCESS
+from data_prep_test_helpers import IN_PROCESS
 from hf_local_hub import LocalHub
 from huggingface_hub import HfApi
 from segmentation_data_prep import cli

@@ -4,7 +4,7 @@ import posixpath
 
 import numpy as np
 import pytest
-from conftest import EXPECTED_REJECTIONS, EXPECTED_WARNINGS, add_pair, photo, trimap
+from data_prep_test_helpers import EXPECTED_REJECTIONS, EXPECTED_WARNINGS, add_pair, photo, trimap
 from PIL import Image
 from segmentation_data_prep import record_format
 from segmentation_data_prep.inputs import (

@@ -7,26 +7,11 @@ data_prep's shard writes fail with EFBIG, as a full disk would.
 
 from __future__ import annotations
 
-import contextlib
-import resource
-import signal
-
 import pytest
 from segmentation_data_prep import record_format
 from segmentation_data_prep.report import IncompleteOutputError
 from segmentation_pipeline.config import TARGET_LOCAL, PipelineConfig
-
-
-@contextlib.contextmanager
-def file_size_limit(max_bytes: int):
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, handler)
+from segmentation_test_support.disk import file_size_limit
 
 
 def test_local_runner_refuses_shards_without_a_report(tmp_path):

@@ -251,17 +251,18 @@ def main(argv: list[str] | None = None) -> int:
     misspelt = _misspelt_own_flags(parser, beam_args)
     if misspelt:
         parser.error(f"unrecognized arguments: {', '.join(misspelt)}")
-    max_file_bytes = int(args.max_file_mb * MEBIBYTE)
+    # Checked here, before the heavy imports, and handed as they are to the job.
+    settings = {
+        "image_size": args.image_size,
+        "eval_fraction": args.eval_fraction,
+        "png_compress_level": args.png_compress_level,
+        "num_train_shards": args.num_train_shards,
+        "num_eval_shards": args.num_eval_shards,
+        "max_pixels": args.max_pixels,
+        "max_file_bytes": int(args.max_file_mb * MEBIBYTE),
+    }
     try:
-        check_settings(
-            image_size=args.image_size,
-            eval_fraction=args.eval_fraction,
-            png_compress_level=args.png_compress_level,
-            num_train_shards=args.num_train_shards,
-            num_eval_shards=args.num_eval_shards,
-            max_pixels=args.max_pixels,
-            max_file_bytes=max_file_bytes,
-        )
+        check_settings(**settings)
         if args.span is not None:
             check_span(args.span)
     except DataPrepError as error:
@@ -301,17 +302,11 @@ def main(argv: list[str] | None = None) -> int:
             layout=layout,
             split=args.split,
             hub_dataset=hub_dataset,
-            image_size=args.image_size,
-            eval_fraction=args.eval_fraction,
-            num_train_shards=args.num_train_shards,
-            num_eval_shards=args.num_eval_shards,
-            png_compress_level=args.png_compress_level,
-            max_pixels=args.max_pixels,
-            max_file_bytes=max_file_bytes,
             overwrite=args.overwrite,
             span=args.span,
             show_progress=not args.no_progress,
             beam_args=beam_args,
+            **settings,
         )
     except (DataPrepError, InputError) as error:
         print(f"seg-data-prep: error: {error}", file=sys.stderr)
