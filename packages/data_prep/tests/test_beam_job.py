@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import (
+from data_prep_test_helpers import (
     EXPECTED_REJECTIONS,
     EXPECTED_WARNINGS,
     IN_PROCESS,
@@ -22,6 +22,7 @@ from conftest import (
     add_pair,
     photo,
     read_split,
+    run_on_mixed_inputs,
     trimap,
 )
 from PIL import Image
@@ -276,13 +277,10 @@ def test_dataflow_options_are_checked_before_submitting():
 @pytest.mark.slow
 def test_multi_process_run_matches_the_in_process_run(mixed_run, mixed_dataset, tmp_path):
     report_in_process, first_dir = mixed_run
-    report = run_data_prep(
-        str(mixed_dataset),
-        str(tmp_path),
-        image_size=SIZE,
-        eval_fraction=0.3,
-        show_progress=False,
-        beam_args=["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"],
+    report = run_on_mixed_inputs(
+        mixed_dataset,
+        tmp_path,
+        ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"],
     )
     for split in record_format.SPLIT_NAMES:
         assert read_split(tmp_path, split) == read_split(first_dir, split)
@@ -313,6 +311,7 @@ def test_bad_flags_answer_before_beam_or_numpy_is_imported():
     assert "eval_fraction must be strictly between 0 and 1, got 1.5" in result.stderr
 
 
+@pytest.mark.slow  # two command-line runs, each importing Beam and TensorFlow (~13 s)
 def test_cli_prints_no_library_warnings_unless_verbose(tmp_path):
     """Issue 11: no FutureWarning (google-auth, api_core, ...) on a plain run."""
     source = write_synthetic_pet_dataset(tmp_path / "pets", 3)

@@ -10,7 +10,7 @@ import json
 import os
 
 import pytest
-from conftest import EXPECTED_REJECTIONS, IN_PROCESS, SIZE, read_split
+from data_prep_test_helpers import EXPECTED_REJECTIONS, IN_PROCESS, read_split, run_on_mixed_inputs
 from segmentation_data_prep import record_format
 from segmentation_data_prep.beam_job import DataPrepError, run_data_prep
 
@@ -23,12 +23,14 @@ def upload_tree(bucket, local_root, prefix: str) -> None:
             bucket.blob(f"{prefix}/{relative}").upload_from_filename(path)
 
 
-def test_gs_input_and_output(gcs_emulator, mixed_dataset, mixed_run, tmp_path):
+def test_gs_input_and_output(
+    gcs_emulator, emulator_credentials, mixed_dataset, mixed_run, tmp_path
+):
     bucket = gcs_emulator.create_bucket("pets-test")
     upload_tree(bucket, mixed_dataset, "raw/oxford-iiit-pet")
-    report = run_data_prep("gs://pets-test/raw/oxford-iiit-pet", "gs://pets-test/records/v1/",
-                           image_size=SIZE, eval_fraction=0.3, show_progress=False,
-                           beam_args=IN_PROCESS)  # fmt: skip
+    report = run_on_mixed_inputs(
+        "gs://pets-test/raw/oxford-iiit-pet", "gs://pets-test/records/v1/", IN_PROCESS
+    )
     assert report["output_dir"] == "gs://pets-test/records/v1"
     assert report["counts_add_up"] and report["rejected"]["total"] == len(EXPECTED_REJECTIONS)
     assert all(

@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 LFS_THRESHOLD_BYTES = 10 * 1024 * 1024  # The Hub's default: larger files go to LFS.
 MAX_BODY_BYTES = 1024 * 1024 * 1024  # One request body (an LFS upload) at most 1 GiB.
+# `stop` waits for the serving loop's next poll: the stdlib's 0.5 s made every test's teardown
+# half a second long.
+POLL_SECONDS = 0.02
 
 
 def is_loopback(host: str) -> bool:
@@ -166,7 +169,12 @@ class LocalHub:
         self._context = HubContext(
             self.store, self.identity, self.url, self.lfs_threshold, self._signer
         )
-        thread = threading.Thread(target=self._server.serve_forever, name="local-hub", daemon=True)
+        thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name="local-hub",
+            daemon=True,
+        )
         thread.start()
         logger.info("Local Hub serving %s at %s", self.store.root, self.url)
         return self

@@ -7,6 +7,7 @@ Hub client is isolated here, at plugin load, before any test module imports hugg
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,9 +43,9 @@ def gcs_emulator() -> Iterator:
     """gcp-storage-emulator on loopback; google-cloud-storage (and Beam's gcsio) use it.
 
     Yields an anonymous `storage.Client`; STORAGE_EMULATOR_HOST points every client of the
-    process at the emulator for the session. Use a bucket name of your own per test. Without
-    credentials (offline), Beam retries its credential lookup for ~25 s once per process, then
-    connects anonymously, which the emulator accepts.
+    process at the emulator for the session. Use a bucket name of your own per test. Beam's
+    gcsio looks for credentials first: use `emulator_credentials` too, or it retries its lookup
+    for ~25 s (once per process) before connecting anonymously.
     """
     from gcp_storage_emulator.server import create_server
     from google.auth.credentials import AnonymousCredentials
@@ -63,3 +64,24 @@ def gcs_emulator() -> Iterator:
             os.environ.pop("STORAGE_EMULATOR_HOST", None)
         else:
             os.environ["STORAGE_EMULATOR_HOST"] = saved
+
+
+@pytest.fixture
+def emulator_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Application default credentials for the GCS emulator, which ignores them: an access
+    token that never expires and cannot be refreshed, so a client finds credentials at once
+    and never calls Google (offline, Beam would otherwise retry its lookup for ~25 s)."""
+    path = tmp_path / "emulator_adc.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "token": "emulator-access-token",
+                "expiry": "2999-01-01T00:00:00Z",
+                "refresh_token": "not-a-refresh-token",
+                "client_id": "emulator",
+                "client_secret": "emulator",
+            }
+        )
+    )
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
