@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from segmentation_data_prep import record_format
+from segmentation_data_prep.drift_features import drift_features
 from tensorflow.core.example import example_pb2
 
 
@@ -35,6 +36,8 @@ def test_hand_written_wire_format_equals_protobuf(level):
     feature["stem"].bytes_list.value.append("größe_1".encode())
     feature["height"].int64_list.value.append(300)
     feature["width"].int64_list.value.append(200)
+    for key, values in drift_features(image, mask, 3, (200, 300)).items():
+        feature[key].float_list.value.extend(values)
     expected = example.SerializeToString(deterministic=True)
     assert record_format.encode_example("größe_1", image, mask, level) == expected
 

@@ -238,6 +238,7 @@ def process_example(raw: RawExample, settings: ProcessingSettings) -> tuple[Outc
                 f"image is {image.width}x{image.height}, mask is "
                 f"{mask.width}x{mask.height} (width x height)",
             )
+        source_size = image.size  # (width, height) before a reduced decode and the resize
         image, box = _decode_reduced(image, image_path, settings.image_size)
         image = to_rgb(image, warnings)
         labels = class_ids(_decode(mask, mask_path, "mask"), settings.spec, warnings)
@@ -255,7 +256,12 @@ def process_example(raw: RawExample, settings: ProcessingSettings) -> tuple[Outc
         detail = f"{type(error).__name__}: {error}"
         return Outcome(raw.key, raw.paths, reason="processing_error", detail=detail), None
     example = record_format.encode_example(
-        raw.key, pixels, labels, settings.compress_level, num_classes=settings.spec.num_classes
+        raw.key,
+        pixels,
+        labels,
+        settings.compress_level,
+        num_classes=settings.spec.num_classes,
+        source_size=source_size,
     )
     split = raw.split or split_for_stem(raw.key, settings.eval_fraction)
     return Outcome(raw.key, raw.paths, split=split, warnings=tuple(warnings)), example

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,29 @@ MASK_KEY = "mask"  # bytes: PNG, grayscale, uint8 class ids, same size as the im
 HEIGHT_KEY = "height"  # int64
 WIDTH_KEY = "width"  # int64
 STEM_KEY = "stem"  # bytes: the source file stem, e.g. b"Abyssinian_1"
+# Drift features (drift_features.py): float scalars per image, so statistics see pixel drift.
+BRIGHTNESS_KEY = "brightness"  # mean luma, [0, 1]
+CONTRAST_KEY = "contrast"  # standard deviation of luma, [0, 1]
+SATURATION_KEY = "saturation"  # mean HSV saturation, [0, 1]
+RED_MEAN_KEY = "red_mean"  # mean of each channel, [0, 1]
+GREEN_MEAN_KEY = "green_mean"
+BLUE_MEAN_KEY = "blue_mean"
+SHARPNESS_KEY = "sharpness"  # variance of the Laplacian of luma, >= 0
+ASPECT_RATIO_KEY = "aspect_ratio"  # width / height of the source image, before resizing
+# float list, one value per class of the dataset spec: share of the mask's pixels
+CLASS_FRACTIONS_KEY = "class_fractions"
+# The numeric one-value drift features, in schema order (each compared between spans).
+SCALAR_DRIFT_KEYS = (
+    BRIGHTNESS_KEY,
+    CONTRAST_KEY,
+    SATURATION_KEY,
+    RED_MEAN_KEY,
+    GREEN_MEAN_KEY,
+    BLUE_MEAN_KEY,
+    SHARPNESS_KEY,
+    ASPECT_RATIO_KEY,
+)
+DRIFT_FEATURE_KEYS = (*SCALAR_DRIFT_KEYS, CLASS_FRACTIONS_KEY)
 
 CLASS_NAMES = ("pet", "background", "border")
 # One RGB colour per class, in CLASS_NAMES order: every picture of masks uses these.
@@ -63,6 +86,8 @@ class DecodedExample:
     stem: str
     image: np.ndarray  # (H, W, 3) uint8
     mask: np.ndarray  # (H, W) uint8 class ids
+    # drift feature key -> values (empty for records written before drift features existed)
+    drift: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 # PNG zlib level for stored examples: level 1 is ~4x faster to encode than the default 6.
@@ -99,10 +124,14 @@ def encode_example(
     mask: np.ndarray,
     compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL,
     num_classes: int = NUM_CLASSES,
+    source_size: tuple[int, int] | None = None,
 ) -> bytes:
     """Serialize one tf.train.Example; raises ValueError on shapes/values that break the format.
 
     `num_classes` is the dataset spec's class count (the Pet classes by default).
+    `source_size` is the source image's (width, height) before resizing (default: this
+    image's), for the aspect-ratio drift feature; the drift features are computed here, so
+    every record has them.
 
     The protobuf is written directly (see _example_bytes) so that the Beam job never imports
     TensorFlow: that import costs ~8 s and ~500 MB in every worker process.
@@ -117,6 +146,9 @@ def encode_example(
         )
     if mask.size and int(mask.max()) >= num_classes:
         raise ValueError(f"{stem}: mask values must be in 0..{num_classes - 1}")
+    from segmentation_data_prep.drift_features import drift_features
+
+    size = source_size or (image.shape[1], image.shape[0])
     return _example_bytes(
         bytes_features={
             IMAGE_KEY: encode_png(image, compress_level),
@@ -124,6 +156,7 @@ def encode_example(
             STEM_KEY: printable(stem).encode("utf-8"),
         },
         int_features={HEIGHT_KEY: image.shape[0], WIDTH_KEY: image.shape[1]},
+        float_features=drift_features(image, mask, num_classes, size),
     )
 
 
@@ -142,13 +175,23 @@ def _length_delimited(field_number: int, payload: bytes) -> bytes:
     return _varint(field_number << 3 | 2) + _varint(len(payload)) + payload
 
 
-def _example_bytes(bytes_features: dict[str, bytes], int_features: dict[str, int]) -> bytes:
+def _example_bytes(
+    bytes_features: dict[str, bytes],
+    int_features: dict[str, int],
+    float_features: dict[str, list[float]] | None = None,
+) -> bytes:
     """Wire format of tf.train.Example (tensorflow/core/example/{example,feature}.proto).
 
     Example{1: Features{1: map<string, Feature>}}; Feature{1: BytesList{1: repeated bytes},
-    3: Int64List{1: packed repeated int64}}; a map entry is {1: key, 2: value}.
+    2: FloatList{1: packed repeated float}, 3: Int64List{1: packed repeated int64}}; a map
+    entry is {1: key, 2: value}.
     """
+    import struct
+
     entries = []
+    for key, values in (float_features or {}).items():
+        packed = struct.pack(f"<{len(values)}f", *values)
+        entries.append((key, _length_delimited(2, _length_delimited(1, packed))))
     for key, value in bytes_features.items():
         feature = _length_delimited(1, _length_delimited(1, value))
         entries.append((key, feature))
@@ -176,7 +219,11 @@ def decode_example(serialized: bytes) -> DecodedExample:
     width = features[WIDTH_KEY].int64_list.value[0]
     if image.shape != (height, width, 3) or mask.shape != (height, width):
         raise ValueError(f"record shapes {image.shape}/{mask.shape} disagree with {height}x{width}")
-    return DecodedExample(features[STEM_KEY].bytes_list.value[0].decode("utf-8"), image, mask)
+    drift = {
+        key: tuple(features[key].float_list.value) for key in DRIFT_FEATURE_KEYS if key in features
+    }
+    stem = features[STEM_KEY].bytes_list.value[0].decode("utf-8")
+    return DecodedExample(stem, image, mask, drift)
 
 
 def tf_feature_spec() -> dict:
@@ -190,6 +237,16 @@ def tf_feature_spec() -> dict:
         WIDTH_KEY: tf.io.FixedLenFeature([], tf.int64),
         STEM_KEY: tf.io.FixedLenFeature([], tf.string),
     }
+
+
+def drift_feature_spec() -> dict:
+    """Feature spec of the drift features for tf.io.parse_example (class fractions: one value
+    per class of the dataset spec, so a variable-length feature here)."""
+    import tensorflow as tf
+
+    spec = {key: tf.io.FixedLenFeature([], tf.float32) for key in SCALAR_DRIFT_KEYS}
+    spec[CLASS_FRACTIONS_KEY] = tf.io.VarLenFeature(tf.float32)
+    return spec
 
 
 def schema_path() -> str:

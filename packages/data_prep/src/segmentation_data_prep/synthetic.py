@@ -12,7 +12,9 @@ high-frequency striped or spotted fur texture; the background is a smooth colour
 low-contrast gratings and a few smooth distractor blobs, so a segmentation model has a real but
 learnable signal (texture and shape, not a constant colour). Every image is drawn from its own
 random stream seeded by (seed, index): the output is deterministic and does not depend on
-num_images (the first 100 images of a 1000-image set equal a 100-image set).
+num_images (the first 100 images of a 1000-image set equal a 100-image set). A `shift`
+(shifts.py) draws the same kind of set the way a harder next span would look; a shift's own
+randomness has its own stream, so strength 0 writes exactly the unshifted set.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from segmentation_data_prep.shifts import Shift, background_mix, object_scale, shift_pixels
 
 PET = 1
 BACKGROUND = 2
@@ -70,6 +74,7 @@ DOG_BREEDS = (
     "yorkshire_terrier",
 )
 BREEDS = tuple(sorted(CAT_BREEDS + DOG_BREEDS, key=str.lower))
+_SHIFT_STREAM = 1  # third seed word of the random stream a shift draws from
 
 
 def synthetic_stem(index: int) -> str:
@@ -88,6 +93,7 @@ def write_synthetic_pet_dataset(
     jpeg_quality: int = 90,
     fur_period: tuple[float, float] = (5.0, 11.0),
     pet_scale: float = 1.0,
+    shift: Shift | None = None,
 ) -> Path:
     """Write `num_images` image/trimap pairs under `root` and return `root` as a Path.
 
@@ -95,7 +101,7 @@ def write_synthetic_pet_dataset(
     border band is about 2 * border_width pixels wide, straddling the pet's outline. fur_period
     (the range of the fur pattern's period, in pixels) and pet_scale (pet size relative to the
     default) draw a set with other texture and shape statistics, e.g. to test a model on data
-    it never trained on.
+    it never trained on. `shift` applies a named shift (shifts.py) at its strength.
     """
     if num_images < 0:
         raise ValueError(f"num_images must be >= 0, got {num_images}")
@@ -115,7 +121,17 @@ def write_synthetic_pet_dataset(
         rng = np.random.default_rng([seed, index])
         height = int(rng.integers(min_size, max_size + 1))
         width = int(rng.integers(min_size, max_size + 1))
-        image, trimap = _draw_pair(rng, height, width, border_width, fur_period, pet_scale)
+        shift_rng = np.random.default_rng([seed, index, _SHIFT_STREAM])
+        image, trimap = _draw_pair(
+            rng,
+            height,
+            width,
+            border_width,
+            fur_period,
+            pet_scale * object_scale(shift),
+            new_background=(background_mix(shift), shift_rng),
+        )
+        image = shift_pixels(image, shift, shift_rng)
         stem = synthetic_stem(index)
         Image.fromarray(image).save(images_dir / f"{stem}.jpg", quality=jpeg_quality)
         Image.fromarray(trimap).save(trimaps_dir / f"{stem}.png", compress_level=1)
@@ -134,14 +150,20 @@ def _draw_pair(
     border_width: int,
     fur_period: tuple[float, float] = (5.0, 11.0),
     pet_scale: float = 1.0,
+    new_background: tuple[float, np.random.Generator | None] = (0.0, None),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One RGB image (uint8) and its trimap (uint8 in {1, 2, 3})."""
+    """One RGB image (uint8) and its trimap (uint8 in {1, 2, 3}).
+
+    `new_background` = (weight, its random stream): mix a kind of background the default sets
+    never have into the background (`new-backgrounds` shift).
+    """
     pet = np.asarray(_pet_silhouette(rng, height, width, pet_scale), dtype=bool)
-    image = np.where(
-        pet[..., None],
-        _fur_texture(rng, height, width, fur_period),
-        _background_texture(rng, height, width),
-    )
+    background = _background_texture(rng, height, width)
+    weight, background_rng = new_background
+    if weight > 0:
+        novel = _novel_background(background_rng, height, width)
+        background = (1 - weight) * background + weight * novel
+    image = np.where(pet[..., None], _fur_texture(rng, height, width, fur_period), background)
     # Per-pixel sensor/hair noise: strong on fur, faint on the background.
     noise = rng.integers(-16, 17, size=(height, width, 1), dtype=np.int8).astype(np.float32)
     image += noise * np.where(pet, np.float32(1.0), np.float32(0.3))[..., None]
@@ -240,3 +262,18 @@ def _background_texture(rng: np.random.Generator, height: int, width: int) -> np
         blob = ((x - bx) ** 2 + (y - by) ** 2) < r * r
         texture[blob] = 0.5 * texture[blob] + 0.5 * rng.uniform(0, 255, size=3).astype(np.float32)
     return texture
+
+
+def _novel_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Saturated tiles with crisp high-frequency stripes: a background as busy as fur, which
+    the default sets (smooth fields, faint gratings) never show."""
+    y, x = _grid(height, width)
+    tile = int(rng.integers(12, 28))
+    cells = (y // tile).astype(np.int64) * 7919 + (x // tile).astype(np.int64)
+    palette = rng.integers(0, 256, size=(64, 3)).astype(np.float32)
+    palette[:, int(rng.integers(0, 3))] = 0  # saturated: one channel off
+    texture = palette[cells % 64]
+    angle = rng.uniform(0, np.pi)
+    period = rng.uniform(5.0, 11.0)  # the fur's periods
+    stripes = np.sin((x * np.cos(angle) + y * np.sin(angle)) * np.float32(2 * np.pi / period))
+    return texture + 45 * stripes[..., None]

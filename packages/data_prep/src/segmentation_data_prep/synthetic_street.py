@@ -9,7 +9,8 @@ learnable signal. Every image comes from its own random stream seeded by (seed, 
 
 Written in the Hugging Face Hub's parquet layout (`data/train-*.parquet`, image and label
 columns as `{bytes, path}` structs, the way `datasets` stores Image features) or as an
-`images/` + `masks/` directory, for the same examples.
+`images/` + `masks/` directory, for the same examples. A `shift` (shifts.py) draws the scenes
+the way a harder next span would look, from its own random stream (strength 0: no change).
 """
 
 from __future__ import annotations
@@ -25,8 +26,19 @@ from PIL import Image, ImageDraw
 
 from segmentation_data_prep.dataset_spec import DatasetSpec
 from segmentation_data_prep.presets import SIDEWALK
+from segmentation_data_prep.shifts import Shift, background_mix, object_scale, shift_pixels
 
 PARQUET_DIR = "data"
+_SHIFT_STREAM = 1  # third seed word of the random stream a shift draws from
+# What `new-backgrounds` repaints: the scenery behind the road users.
+_BACKGROUND_CLASSES = (
+    "sky",
+    "construction-building",
+    "construction-wall",
+    "nature-vegetation",
+    "nature-terrain",
+    "flat-sidewalk",
+)
 
 
 def street_stem(index: int) -> str:
@@ -44,19 +56,26 @@ class _Classes:
 
 
 def draw_street_scene(
-    rng: np.random.Generator, height: int, width: int, spec: DatasetSpec = SIDEWALK
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    spec: DatasetSpec = SIDEWALK,
+    shift: Shift | None = None,
+    shift_rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One (H, W, 3) uint8 image and its (H, W) uint8 class-id mask."""
+    """One (H, W, 3) uint8 image and its (H, W) uint8 class-id mask; `shift` draws from
+    `shift_rng` only."""
     c = _Classes(spec)
     labels = Image.new("L", (width, height), c.sky)
     draw = ImageDraw.Draw(labels)
     horizon = int(rng.uniform(0.35, 0.55) * height)
     _draw_background(rng, draw, c, height, width, horizon)
     _draw_ground(rng, draw, c, height, width, horizon)
-    _draw_objects(rng, draw, c, height, width, horizon)
+    _draw_objects(rng, draw, c, height, width, horizon, object_scale(shift))
     _draw_void(rng, draw, c, height, width)
     mask = np.asarray(labels, dtype=np.uint8)
-    return _render(rng, mask, spec), mask
+    image = _render(rng, mask, spec, (background_mix(shift), shift_rng))
+    return shift_pixels(image, shift, shift_rng), mask
 
 
 def _chance(rng: np.random.Generator, probability: float) -> bool:
@@ -172,14 +191,14 @@ _OBJECTS = (
 )
 
 
-def _draw_objects(rng, draw, c, height, width, horizon) -> None:
+def _draw_objects(rng, draw, c, height, width, horizon, scale: float = 1.0) -> None:
     for name, probability, max_count, relative_height, aspect in _OBJECTS:
         if not _chance(rng, probability):
             continue
         for _ in range(rng.integers(1, max_count + 1)):
             y_bottom = rng.uniform(horizon + 0.1 * (height - horizon), height)
             depth = (y_bottom - horizon) / max(1, height - horizon)  # nearer = bigger
-            h = max(2.0, relative_height * height * (0.4 + depth))
+            h = max(2.0, relative_height * height * (0.4 + depth) * scale)
             w = max(2.0, h * aspect)
             x = rng.uniform(-0.1 * w, width - 0.9 * w)
             box = [x, y_bottom - h, x + w, y_bottom]
@@ -221,11 +240,23 @@ def _draw_void(rng, draw, c, height, width) -> None:
         draw.polygon(points, fill=c.unlabeled if _chance(rng, 0.7) else c.void_unclear)
 
 
-def _render(rng: np.random.Generator, mask: np.ndarray, spec: DatasetSpec) -> np.ndarray:
-    """Per-class colour (the display colour pulled towards grey, jittered per image) and texture."""
+def _render(
+    rng: np.random.Generator,
+    mask: np.ndarray,
+    spec: DatasetSpec,
+    new_background: tuple[float, np.random.Generator | None] = (0.0, None),
+) -> np.ndarray:
+    """Per-class colour (the display colour pulled towards grey, jittered per image) and texture;
+    `new_background` = (weight, its random stream) repaints the scenery in unseen colours."""
     base = np.asarray(spec.colors, np.float32) * 0.7 + 40.0
     base += rng.uniform(-18, 18, size=base.shape).astype(np.float32)
     base[spec.void_label or 0] = rng.uniform(0, 255, 3)  # void looks like anything
+    weight, background_rng = new_background
+    if weight > 0:
+        ids = [i for i, name in enumerate(spec.class_names) if name in _BACKGROUND_CLASSES]
+        novel = background_rng.uniform(0, 255, size=(len(ids), 3)).astype(np.float32)
+        novel[np.arange(len(ids)), background_rng.integers(0, 3, len(ids))] = 0  # saturated
+        base[ids] = (1 - weight) * base[ids] + weight * novel
     height, width = mask.shape
     rows = np.arange(height, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]
@@ -245,9 +276,15 @@ def _encoded(array: np.ndarray, fmt: str) -> bytes:
 
 
 def generate_street_examples(
-    num_images: int, seed: int = 0, *, min_size: int = 160, max_size: int = 320
+    num_images: int,
+    seed: int = 0,
+    *,
+    min_size: int = 160,
+    max_size: int = 320,
+    shift: Shift | None = None,
 ) -> Iterator[tuple[str, bytes, bytes]]:
-    """(stem, JPEG image bytes, PNG label bytes) for images 0..num_images-1."""
+    """(stem, JPEG image bytes, PNG label bytes) for images 0..num_images-1, shifted by
+    `shift` (shifts.py) if given."""
     if num_images < 0:
         raise ValueError(f"num_images must be >= 0, got {num_images}")
     if not 16 <= min_size <= max_size:
@@ -256,7 +293,8 @@ def generate_street_examples(
         rng = np.random.default_rng([seed, index])
         width = int(rng.integers(min_size, max_size + 1))
         height = int(width * rng.uniform(0.6, 0.8))  # landscape, like dash- and phone-cams
-        image, labels = draw_street_scene(rng, height, width)
+        shift_rng = np.random.default_rng([seed, index, _SHIFT_STREAM])
+        image, labels = draw_street_scene(rng, height, width, shift=shift, shift_rng=shift_rng)
         yield street_stem(index), _encoded(image, "JPEG"), _encoded(labels, "PNG")
 
 
@@ -267,6 +305,7 @@ def write_street_parquet(
     *,
     rows_per_file: int = 200,
     spec: DatasetSpec = SIDEWALK,
+    shift: Shift | None = None,
     **sizes: int,
 ) -> Path:
     """`<root>/data/train-0000i-of-0000n.parquet` in the Hub's layout; returns `root`."""
@@ -277,7 +316,7 @@ def write_street_parquet(
     (root / PARQUET_DIR).mkdir(parents=True, exist_ok=True)
     image_type = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
     schema = pa.schema([(spec.image_column, image_type), (spec.label_column, image_type)])
-    examples = list(generate_street_examples(num_images, seed, **sizes))
+    examples = list(generate_street_examples(num_images, seed, shift=shift, **sizes))
     num_files = max(1, math.ceil(len(examples) / rows_per_file))
     for file_index in range(num_files):
         rows = examples[file_index * rows_per_file : (file_index + 1) * rows_per_file]
@@ -294,13 +333,17 @@ def write_street_parquet(
 
 
 def write_street_directory(
-    root: str | os.PathLike, num_images: int, seed: int = 0, **sizes: int
+    root: str | os.PathLike,
+    num_images: int,
+    seed: int = 0,
+    shift: Shift | None = None,
+    **sizes: int,
 ) -> Path:
     """The same examples as `images/<stem>.jpg` + `masks/<stem>.png` (class-id masks)."""
     root = Path(root)
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "masks").mkdir(parents=True, exist_ok=True)
-    for stem, image, labels in generate_street_examples(num_images, seed, **sizes):
+    for stem, image, labels in generate_street_examples(num_images, seed, shift=shift, **sizes):
         (root / "images" / f"{stem}.jpg").write_bytes(image)
         (root / "masks" / f"{stem}.png").write_bytes(labels)
     return root
