@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 from hf_local_hub import LocalHub
 from huggingface_hub import snapshot_download
+from segmentation_test_support.files import read_tree
 from segmentation_test_support.hub import TOKEN, USER
 
-__all__ = ["TOKEN", "USER", "download", "read_tree", "tree_digest", "write_tfma_evaluation"]
+__all__ = [
+    "TOKEN",
+    "USER",
+    "download",
+    "read_tree",
+    "tree_digest",
+    "with_one_more_file",
+    "write_tfma_evaluation",
+]
 
 
 def download(hub: LocalHub, repo_id: str, revision: str, dest: Path, repo_type: str = "model"):
@@ -22,20 +32,16 @@ def download(hub: LocalHub, repo_id: str, revision: str, dest: Path, repo_type: 
         token=TOKEN,
         cache_dir=dest,
     )
-    root = Path(folder)
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+    return read_tree(Path(folder))
 
 
-def read_tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+def with_one_more_file(saved_model: Path, dest: Path) -> Path:
+    """A copy of `saved_model` with assets/labels.txt added: pushing the original after it
+    makes a commit that deletes a file."""
+    shutil.copytree(saved_model, dest)
+    (dest / "assets").mkdir(exist_ok=True)
+    (dest / "assets" / "labels.txt").write_text("pet\nbackground\nborder\n")
+    return dest
 
 
 def tree_digest(root: Path) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import socket
 import threading
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hf_local_hub import LocalHub
-from hf_pusher_helpers import TOKEN, USER, download
+from hf_pusher_helpers import TOKEN, USER, download, with_one_more_file
 from huggingface_hub import HfApi
 from tfx_hf_pusher import publish
 from tfx_hf_pusher.model_card import CardInfo
@@ -82,15 +81,21 @@ def test_stalled_hub_request_fails_within_the_bound(
     assert elapsed < 15
 
 
+@pytest.mark.parametrize("endpoint", ["http://hub.example.com", "http://10.0.0.7:8080"])
+def test_plain_http_to_another_machine_is_refused_before_the_token_is_sent(
+    endpoint: str, saved_model: Path
+) -> None:
+    with pytest.raises(publish.PublishError, match="clear text") as raised:
+        publish.publish_model(saved_model, repo_id=REPO, token=TOKEN, endpoint=endpoint)
+    assert endpoint in str(raised.value) and TOKEN not in str(raised.value)
+
+
 def test_commit_retries_idempotent_when_the_response_is_lost(
     hub: LocalHub, api: HfApi, saved_model: Path, tmp_path: Path
 ) -> None:
     # A first push with one more file, so the second push deletes it: a resent deletion of a
     # file that is already gone is what made a retry fail although the commit had landed.
-    other = tmp_path / "other"
-    shutil.copytree(saved_model, other)
-    (other / "assets").mkdir(exist_ok=True)
-    (other / "assets" / "labels.txt").write_text("pet\nbackground\nborder\n")
+    other = with_one_more_file(saved_model, tmp_path / "other")
     publish.publish_model(other, repo_id=REPO, token=TOKEN, version="fixed", retry=FAST_RETRY)
     before = api.list_repo_commits(REPO, revision="vfixed")
 

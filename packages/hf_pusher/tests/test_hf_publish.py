@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import traceback
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hf_local_hub import LocalHub
-from hf_pusher_helpers import TOKEN, USER, download, read_tree, tree_digest
+from hf_pusher_helpers import TOKEN, USER, download, read_tree, tree_digest, with_one_more_file
 from huggingface_hub import HfApi
 from tfx_hf_pusher import publish
 from tfx_hf_pusher.model_card import CardInfo
@@ -122,10 +121,7 @@ def test_rerun_of_same_version_makes_no_new_commit(
 def test_forced_version_replaces_branch_content_atomically(
     hub: LocalHub, api: HfApi, saved_model: Path, tmp_path: Path
 ) -> None:
-    other = tmp_path / "other"
-    shutil.copytree(saved_model, other)
-    (other / "assets").mkdir(exist_ok=True)
-    (other / "assets" / "labels.txt").write_text("pet\nbackground\nborder\n")
+    other = with_one_more_file(saved_model, tmp_path / "other")
     publish.publish_model(other, repo_id=REPO, token=TOKEN, version="fixed")
     result = publish.publish_model(saved_model, repo_id=REPO, token=TOKEN, version="fixed")
 

@@ -20,14 +20,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-
-
-def _read_tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+from segmentation_test_support.files import read_tree
 
 
 def test_repos_survive_a_restart_over_the_same_root(tmp_path: Path) -> None:
@@ -77,9 +70,9 @@ def test_dataset_repos_upload_and_download_like_the_hub(
     folder = snapshot_download(
         repo, repo_type="dataset", endpoint=hub.url, token=hub.token, cache_dir=tmp_path / "c1"
     )
-    downloaded = _read_tree(Path(folder))
+    downloaded = read_tree(Path(folder))
     assert downloaded.pop(".gitattributes")
-    assert downloaded == _read_tree(source)
+    assert downloaded == read_tree(source)
     one = hf_hub_download(
         repo, "labels.txt", repo_type="dataset", endpoint=hub.url, token=hub.token,
         cache_dir=tmp_path / "c2",

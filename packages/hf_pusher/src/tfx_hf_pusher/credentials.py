@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 
+from tfx_hf_pusher.gcp_errors import gcp_errors
+
 DEFAULT_TOKEN_ENV_VAR = "HF_TOKEN"  # noqa: S105 (a variable name, not a secret)
 _SECRET_RE = re.compile(r"^projects/[^/]+/secrets/[^/]+(/versions/[^/]+)?$")
 _SHORT_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -52,35 +54,21 @@ def read_secret(secret: str) -> str:
     """Read a secret's payload (google-cloud-secret-manager); errors say what to fix."""
     name = secret_version_name(secret)
     try:
-        from google.api_core import exceptions as api_exceptions
-        from google.auth import exceptions as auth_exceptions
         from google.cloud import secretmanager
     except ImportError as error:
         raise TokenNotFoundError(
             "Reading the token from Secret Manager needs google-cloud-secret-manager: "
             "pip install google-cloud-secret-manager"
         ) from error
-    try:
+    hints = {
+        "PermissionDenied": "permission denied. Grant the caller's service account "
+        "roles/secretmanager.secretAccessor on the secret.",
+        "NotFound": "it does not exist: create it with `gcloud secrets create` and add the "
+        "token as a version.",
+    }
+    with gcp_errors(f"Cannot read secret {name}", TokenNotFoundError, hints, with_detail=False):
         client = secretmanager.SecretManagerServiceClient()
         response = client.access_secret_version(request={"name": name}, timeout=30)
-    except auth_exceptions.DefaultCredentialsError as error:
-        raise TokenNotFoundError(
-            f"Cannot read secret {name}: no GCP credentials found. Run `gcloud auth "
-            "application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or run on GCP with "
-            "a service account."
-        ) from error
-    except api_exceptions.PermissionDenied as error:
-        raise TokenNotFoundError(
-            f"Cannot read secret {name}: permission denied. Grant the caller's service account "
-            "roles/secretmanager.secretAccessor on the secret."
-        ) from error
-    except api_exceptions.NotFound as error:
-        raise TokenNotFoundError(
-            f"Secret {name} does not exist: create it with `gcloud secrets create` and add the "
-            "token as a version."
-        ) from error
-    except api_exceptions.GoogleAPIError as error:
-        raise TokenNotFoundError(f"Cannot read secret {name}: {type(error).__name__}.") from error
     token = response.payload.data.decode("utf-8").strip()
     if not token:
         raise TokenNotFoundError(f"Secret {name} is empty: add a version holding the HF token.")

@@ -28,6 +28,7 @@ from pathlib import Path
 from huggingface_hub import HfApi
 from huggingface_hub.constants import SPACES_SDK_TYPES
 
+from tfx_hf_pusher.endpoints import endpoint_problem
 from tfx_hf_pusher.errors import HubAuthError, PublishError
 from tfx_hf_pusher.hub_client import HubClient, RetryPolicy
 from tfx_hf_pusher.model_card import CardInfo, ModelFacts, build_model_card, describe_signatures
@@ -154,6 +155,8 @@ def publish_model(
     if not token:
         raise PublishError("An empty Hugging Face token was given.")
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+    if problem := endpoint_problem(endpoint):
+        raise PublishError(f"Cannot publish to the Hub at {problem}.")
     hub = HubClient(HfApi(endpoint=endpoint, token=token), retry or RetryPolicy(), token_source)
     # Read the app first: a bad template must fail before anything is pushed.
     template = load_template(space.template) if space is not None else {}

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tfx_hf_pusher.errors import PublishError
+from tfx_hf_pusher.gcp_errors import gcp_errors
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +64,12 @@ def local_copy(source: str) -> Iterator[Path]:
 
 def download_gcs_prefix(url: str, dest: Path) -> None:
     """Copy every object under ``gs://bucket/prefix`` into ``dest`` (google-cloud-storage)."""
-    from google.api_core import exceptions as api_exceptions
-    from google.auth import exceptions as auth_exceptions
     from google.cloud import storage
 
     bucket, _, prefix = url.removeprefix("gs://").partition("/")
     prefix = f"{prefix.rstrip('/')}/" if prefix.strip("/") else ""
     count = 0
-    try:
+    with gcp_errors(f"Cannot read {url}", PublishError):
         for blob in storage.Client().list_blobs(bucket, prefix=prefix):
             relative = blob.name[len(prefix) :]
             if not relative or relative.endswith("/"):
@@ -81,13 +80,6 @@ def download_gcs_prefix(url: str, dest: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             blob.download_to_filename(str(target))
             count += 1
-    except auth_exceptions.DefaultCredentialsError as error:
-        raise PublishError(
-            f"Cannot read {url}: no GCP credentials. Run `gcloud auth application-default "
-            "login` or set GOOGLE_APPLICATION_CREDENTIALS."
-        ) from error
-    except api_exceptions.GoogleAPIError as error:
-        raise PublishError(f"Cannot read {url}: {type(error).__name__}: {error}") from error
     if count == 0:
         raise PublishError(f"No files under {url}.")
     logger.info("Copied %d files from %s", count, url)

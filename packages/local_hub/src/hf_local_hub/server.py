@@ -6,6 +6,7 @@ import http.server
 import ipaddress
 import logging
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -26,13 +27,14 @@ MAX_BODY_BYTES = 1024 * 1024 * 1024  # One request body (an LFS upload) at most 
 POLL_SECONDS = 0.02
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def reachable_from_other_machines(host: str) -> bool:
+    """Whether a server bound to `host` listens beyond this machine: any address the name
+    resolves to (as bind resolves it) is not a loopback address."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        return True  # bind will fail on it; until then, assume the worst
+    return any(not ipaddress.ip_address(address).is_loopback for address in addresses)
 
 
 class LocalHub:
@@ -155,7 +157,7 @@ class LocalHub:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> LocalHub:
-        if not is_loopback(self.host):
+        if reachable_from_other_machines(self.host):
             logger.warning(
                 "LOCAL HUB BOUND TO %s, NOT LOOPBACK: anyone who can reach this address can try "
                 "the token, and it travels in clear text (plain HTTP). Use 127.0.0.1 unless you "

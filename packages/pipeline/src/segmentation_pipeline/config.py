@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import ipaddress
 import math
 import os
 import re
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
+
+from tfx_hf_pusher.endpoints import endpoint_problem
 
 ENV_PREFIX = "SEGPIPE_"
 
@@ -264,7 +264,7 @@ class PipelineConfig:
                     "digits, '_' and '-'; the project comes from --project, so no '/')",
                 )
             )
-        if problem := _endpoint_problem(self.hf_endpoint):
+        if problem := endpoint_problem(self.hf_endpoint):
             errors.append(_problem("hf_endpoint", problem))
         for name in ("data_uri", "pipeline_root"):
             value = getattr(self, name)
@@ -330,30 +330,6 @@ class PipelineConfig:
 
     def replace(self, **changes: Any) -> PipelineConfig:
         return dataclasses.replace(self, **changes)
-
-
-def _endpoint_problem(endpoint: str) -> str | None:
-    """Why a Hub URL cannot be used, or None: the token is sent with every request."""
-    if not endpoint:
-        return None
-    url = urllib.parse.urlsplit(endpoint)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        return f"{endpoint!r} is not an http(s) URL"
-    if url.scheme == "http" and not _is_loopback(url.hostname):
-        return (
-            f"{endpoint!r} would send the Hub token in clear text over the network; use https:// "
-            "(plain http:// only for a Hub on this machine: localhost, 127.0.0.1 or ::1)"
-        )
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _problem(name: str, message: str) -> str:
