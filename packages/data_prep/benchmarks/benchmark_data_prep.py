@@ -42,6 +42,7 @@ from segmentation_data_prep import processing, record_format, shards
 from segmentation_data_prep.beam_job import run_data_prep
 from segmentation_data_prep.inputs import list_inputs
 from segmentation_data_prep.synthetic import write_synthetic_pet_dataset
+from timed_runs import shard_bytes, timed_data_prep
 
 IN_PROCESS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
@@ -184,10 +185,6 @@ def non_integer_label_fraction(output_dir: Path) -> float:
     return fractional / max(total, 1)
 
 
-def shard_bytes(paths: list[str]) -> int:
-    return sum(os.path.getsize(p) for p in paths)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -239,23 +236,16 @@ def main() -> None:
         print(f"reference run {attempt + 1}: {count / seconds:.1f} img/s, {size / 1024:.1f} KiB/ex")
         for name, beam_args in variants.items():
             out = work / f"data_prep-{attempt}-{len(results)}"
-            started = time.perf_counter()
-            report = run_data_prep(
-                str(dataset),
-                str(out),
+            _, rate, size = timed_data_prep(
+                dataset,
+                out,
                 image_size=args.image_size,
                 overwrite=True,
                 png_compress_level=args.png_compress_level,
-                show_progress=False,
                 beam_args=beam_args,
             )
-            seconds = time.perf_counter() - started
-            written = report["written"]["total"]
-            size = shard_bytes(report["shards"]["train"] + report["shards"]["eval"]) / written
-            results.setdefault(name, []).append((written / seconds, size))
-            print(
-                f"{name} run {attempt + 1}: {written / seconds:.1f} img/s, {size / 1024:.1f} KiB/ex"
-            )
+            results.setdefault(name, []).append((rate, size))
+            print(f"{name} run {attempt + 1}: {rate:.1f} img/s, {size / 1024:.1f} KiB/ex")
 
     fraction = non_integer_label_fraction(work / "reference-0")
     reference_best = max(speed for speed, _ in results["reference"])

@@ -12,18 +12,15 @@ start-up included) and bytes/example (shard bytes / examples written), min and m
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import platform
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-from segmentation_data_prep import record_format
-from segmentation_data_prep.beam_job import run_data_prep
 from segmentation_data_prep.presets import SIDEWALK
 from segmentation_data_prep.synthetic_street import write_street_directory, write_street_parquet
+from timed_runs import timed_data_prep
 
 
 def stack() -> str:
@@ -37,11 +34,6 @@ def stack() -> str:
         f"{pyarrow.__version__}, Pillow {PIL.__version__}, protobuf {api_implementation.Type()}, "
         f"{os.cpu_count()} CPUs"
     )
-
-
-def shard_bytes(output_dir: str) -> int:
-    pattern = os.path.join(output_dir, "*", "*" + record_format.SHARD_SUFFIX)
-    return sum(os.path.getsize(path) for path in glob.glob(pattern))
 
 
 def main() -> None:
@@ -66,21 +58,17 @@ def main() -> None:
     for run in range(args.repeat):
         for layout, root in inputs.items():
             output_dir = work / f"out-{layout}-{run}"
-            started = time.perf_counter()
-            report = run_data_prep(
-                str(root),
-                str(output_dir),
+            report, rate, size = timed_data_prep(
+                root,
+                output_dir,
                 spec=SIDEWALK,
                 layout=layout,
                 image_size=args.image_size,
-                show_progress=False,
                 beam_args=args.beam_args.split(),
             )
-            elapsed = time.perf_counter() - started
-            written = report["written"]["total"]
-            assert written == args.num_images, report["rejected"]
-            rates[layout].append(written / elapsed)
-            per_example[layout] = shard_bytes(str(output_dir)) // written
+            assert report["written"]["total"] == args.num_images, report["rejected"]
+            rates[layout].append(rate)
+            per_example[layout] = int(size)
     print(f"stack: {stack()}")
     print(f"N = {args.num_images} images, {args.image_size} px, beam args: {args.beam_args}")
     for layout in inputs:
