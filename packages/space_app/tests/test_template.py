@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import json
 import re
 import sys
 
@@ -147,3 +148,20 @@ def test_unpublished_template_refuses_to_start_without_a_model():
     assert logic.is_placeholder(constants["MODEL_REPO_ID"])
     with pytest.raises(logic.ConfigurationError, match="set MODEL_REPO_ID"):
         logic.resolve_model_source(constants["MODEL_REPO_ID"], constants["MODEL_REVISION"], {})
+
+
+def test_fallback_palette_is_the_record_format_palette():
+    """palette.json is the Space's copy of the one palette (the app cannot import data_prep):
+    the classes, colours and void label of the default dataset's labels.json, whose colours
+    are record_format.CLASS_COLORS."""
+    from segmentation_data_prep import record_format
+    from segmentation_data_prep.presets import DEFAULT_PRESET, PRESETS
+
+    labels = PRESETS[DEFAULT_PRESET].labels_json()
+    palette = json.loads((TEMPLATE / logic.PALETTE_FILE).read_text(encoding="utf-8"))
+    assert palette["classes"] == labels["classes"]
+    assert palette["void_label"] == labels["void_label"]
+    assert [c["name"] for c in palette["classes"]] == list(record_format.CLASS_NAMES)
+    assert [
+        tuple(int(c["color"][i : i + 2], 16) for i in (1, 3, 5)) for c in palette["classes"]
+    ] == [tuple(color) for color in record_format.CLASS_COLORS]

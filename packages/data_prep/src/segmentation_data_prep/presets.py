@@ -14,7 +14,7 @@ from segmentation_data_prep.dataset_spec import DatasetSpec, DatasetSpecError
 OXFORD_PET = DatasetSpec(
     name="oxford-pet",
     class_names=record_format.CLASS_NAMES,
-    colors=((230, 25, 75), (67, 99, 216), (255, 225, 25)),
+    colors=record_format.CLASS_COLORS,
     void_label=None,
     layout="pet",
     mask_encoding="values",
