@@ -13,6 +13,8 @@ import logging
 import os
 import warnings
 
+from segmentation_pipeline import native_log_filter
+
 
 def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -29,6 +31,7 @@ def quiet_libraries(verbose: bool) -> None:
         warnings.simplefilter("default", FutureWarning)
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # also the E-level cuFFT/cuDNN/cuBLAS lines
+    native_log_filter.install()  # what TF's C++ code logs through absl, past that variable
     for category in (FutureWarning, DeprecationWarning):
         warnings.filterwarnings("ignore", category=category)
     for name in ("tensorflow", "apache_beam", "tensorflow_model_analysis", "tfx_bsl"):
