@@ -148,8 +148,11 @@ def write_bad_inputs(root: Path) -> None:
     add_pair(root, "rgb_mask", good_jpeg, np.stack([mask, mask, mask], axis=-1))
 
 
-def run_on_mixed_inputs(source: str | Path, output_dir: str | Path, beam_args: list[str]) -> dict:
-    """The job as the tests run it on mixed_dataset (SIZE, 30 % eval); returns its report."""
+def run_on_mixed_inputs(
+    source: str | Path, output_dir: str | Path, beam_args: list[str], **settings
+) -> dict:
+    """The job as the tests run it on mixed_dataset (SIZE, 30 % eval, `settings` on top);
+    returns its report."""
     from segmentation_data_prep.beam_job import run_data_prep
 
     return run_data_prep(
@@ -159,4 +162,5 @@ def run_on_mixed_inputs(source: str | Path, output_dir: str | Path, beam_args: l
         eval_fraction=0.3,
         show_progress=False,
         beam_args=beam_args,
+        **settings,
     )

@@ -131,15 +131,7 @@ def test_same_split_and_bytes_on_every_run_and_overwrite_removes_stale_shards(
     stale = add_file(tmp_path, "train/train-00003-of-00009.tfrecord", b"stale")
     with pytest.raises(DataPrepError, match="--overwrite"):
         run_data_prep(str(mixed_dataset), str(tmp_path), beam_args=IN_PROCESS)
-    run_data_prep(
-        str(mixed_dataset),
-        str(tmp_path),
-        image_size=SIZE,
-        eval_fraction=0.3,
-        overwrite=True,
-        show_progress=False,
-        beam_args=IN_PROCESS,
-    )
+    run_on_mixed_inputs(mixed_dataset, tmp_path, IN_PROCESS, overwrite=True)
     assert not stale.exists()
     for split in record_format.SPLIT_NAMES:
         assert read_split(tmp_path, split) == read_split(first_dir, split)
