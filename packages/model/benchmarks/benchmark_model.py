@@ -31,6 +31,7 @@ import tensorflow_transform.beam as tft_beam
 import tf_keras as keras
 from PIL import Image
 from segmentation_data_prep import record_format
+from segmentation_data_prep.presets import OXFORD_PET as SPEC  # the dataset measured
 from segmentation_model import signatures, transform, unet
 from segmentation_model.trainer import Hyperparameters, compile_model
 from tensorflow_transform.tf_metadata import metadata_io, schema_utils
@@ -63,13 +64,13 @@ class TrainingRate:
 
     def __init__(self, decoder: tuple[int, ...], args: argparse.Namespace) -> None:
         self.model = unet.build_unet(
-            record_format.NUM_CLASSES, args.image_size, alpha=args.alpha, decoder_filters=decoder
+            SPEC.num_classes, args.image_size, alpha=args.alpha, decoder_filters=decoder
         )
-        compile_model(self.model, Hyperparameters().learning_rate)
+        compile_model(self.model, Hyperparameters().learning_rate, SPEC)
         rng = np.random.default_rng(0)
         size, batch = args.image_size, args.batch_size
         images = rng.uniform(-1, 1, (batch, size, size, 3)).astype(np.float32)
-        labels = rng.integers(0, record_format.NUM_CLASSES, (batch, size, size))
+        labels = rng.integers(0, SPEC.num_classes, (batch, size, size))
         self.dataset = tf.data.Dataset.from_tensors(
             ({transform.IMAGE_KEY: images}, labels)
         ).repeat()
@@ -104,7 +105,14 @@ def _transform_output(image_size: int, work_dir: str) -> tft.TFTransformOutput:
     metadata = tft.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
 
     def preprocessing_fn(inputs):
-        return transform.preprocessing_fn(inputs, {"image_size": image_size})
+        return transform.preprocessing_fn(
+            inputs,
+            {
+                "image_size": image_size,
+                "num_classes": SPEC.num_classes,
+                "void_label": SPEC.void_label,
+            },
+        )
 
     with tft_beam.Context(temp_dir=os.path.join(work_dir, "tmp"), force_tf_compat_v1=False):
         transform_fn = (rows, metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
@@ -121,7 +129,7 @@ def _percentiles(samples: list[float], batch: int) -> str:
 
 def serving_latency(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as work_dir:
-        model = unet.build_unet(record_format.NUM_CLASSES, args.image_size, alpha=args.alpha)
+        model = unet.build_unet(SPEC.num_classes, args.image_size, alpha=args.alpha)
         export_dir = os.path.join(work_dir, "serving")
         signatures.export_serving_model(
             model, _transform_output(args.image_size, work_dir), export_dir
@@ -182,12 +190,12 @@ def export_and_load(args: argparse.Namespace) -> None:
         figures: dict[str, list[tuple[float, float]]] = {}
         for repeat in range(args.export_repeats):
             model = unet.build_unet(
-                record_format.NUM_CLASSES,
+                SPEC.num_classes,
                 args.image_size,
                 alpha=args.alpha,
                 decoder_filters=Hyperparameters().decoder_filters,
             )
-            compile_model(model, Hyperparameters().learning_rate)
+            compile_model(model, Hyperparameters().learning_rate, SPEC)
             export_dir = os.path.join(work_dir, f"export-{repeat}")
             started = _seconds()
             signatures.export_serving_model(model, output, export_dir)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from model_test_helpers import IMAGE_SIZE, TINY_TRAINER_CONFIG
+from model_test_helpers import IMAGE_SIZE, PET, TINY_TRAINER_CONFIG, TRANSFORM_CONFIG
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def transform_run(records_dir, tmp_path_factory) -> TransformRun:
         {"transform_graph": [transform_graph], "transformed_examples": [transformed]},
         {
             "module_path": "segmentation_model.transform",
-            "custom_config": json.dumps({"image_size": IMAGE_SIZE}),
+            "custom_config": json.dumps(TRANSFORM_CONFIG),
             "disable_statistics": 1,
             "force_tf_compat_v1": 0,
         },
@@ -90,11 +90,10 @@ def transform_run(records_dir, tmp_path_factory) -> TransformRun:
 def exported_model_dir(transform_run, tmp_path_factory) -> Path:
     """An untrained tiny UNet exported with all signatures (fast: no training)."""
     import tensorflow_transform as tft
-    from segmentation_data_prep import record_format
     from segmentation_model import signatures, unet
 
     model = unet.build_unet(
-        record_format.NUM_CLASSES,
+        PET.num_classes,
         IMAGE_SIZE,
         alpha=0.35,
         decoder_filters=TINY_TRAINER_CONFIG["decoder_filters"],

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from segmentation_data_prep.presets import OXFORD_PET
 
 IMAGE_SIZE = 64  # small and fast; a multiple of 32 as the UNet needs
+PET = OXFORD_PET  # the fixtures' records are Pet-layout data_prep output
+TRANSFORM_CONFIG = {
+    "image_size": IMAGE_SIZE,
+    "num_classes": PET.num_classes,
+    "void_label": PET.void_label,
+}
 TINY_TRAINER_CONFIG = {
     "epochs": 3,
     "batch_size": 4,
@@ -20,6 +27,7 @@ TINY_TRAINER_CONFIG = {
     "class_weighting": "median-frequency",
     "lr_schedule": "warmup-cosine",
     "lr_warmup_steps": 4,
+    "dataset_spec": PET.to_dict(),
 }
 
 

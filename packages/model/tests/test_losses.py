@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -16,6 +18,37 @@ def _random_problem(seed: int = 0, shape=(2, 5, 7), num_classes: int = 3):
     logits = rng.normal(size=(*shape, num_classes))
     probabilities = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     return labels, probabilities.astype(np.float32)
+
+
+def _mostly_void_problem(void_scores):
+    """2x2 labels, void (0) on the diagonal; `void_scores` are the probabilities there."""
+    labels = np.array([[[0, 1], [2, 0]]])
+    probabilities = np.array(
+        [[[void_scores, [0.2, 0.5, 0.3]], [[0.1, 0.65, 0.25], void_scores]]], np.float32
+    )
+    return labels, probabilities
+
+
+def test_void_pixels_never_count_in_the_loss():
+    """By hand: p_true is 0.5 at the class-1 pixel and 0.25 at the class-2 pixel, so the
+    cross-entropy over the two scored pixels is (ln 2 + ln 4) / 2; void scores change nothing."""
+    labels, probabilities = _mostly_void_problem([0.01, 0.98, 0.01])
+    cross_entropy = SegmentationLoss(losses.CROSS_ENTROPY, void_label=0)
+    assert float(cross_entropy(labels, probabilities)) == pytest.approx(
+        (math.log(2) + math.log(4)) / 2, rel=1e-5
+    )
+    # Dice over the scored pixels, classes 1 and 2 only (smoothing 1):
+    # class 1: (2 * 0.5 + 1) / (1 + (0.5 + 0.65) + 1); class 2: (2 * 0.25 + 1) / (1 + 0.55 + 1).
+    dice = SegmentationLoss(losses.DICE, void_label=0)
+    assert float(dice(labels, probabilities)) == pytest.approx(
+        1 - (2 / 3.15 + 1.5 / 2.55) / 2, rel=1e-5
+    )
+    for kind in losses.LOSSES:
+        loss = SegmentationLoss(kind, [1.0, 2.0, 3.0], void_label=0)
+        other_void_scores = _mostly_void_problem([0.9, 0.05, 0.05])[1]
+        assert float(loss(labels, probabilities)) == pytest.approx(
+            float(loss(labels, other_void_scores)), rel=1e-6
+        ), kind
 
 
 def test_cross_entropy_equals_keras_sparse_categorical_cross_entropy():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from model_test_helpers import IMAGE_SIZE, encode_image, read_records
+from model_test_helpers import IMAGE_SIZE, PET, encode_image, read_records
 from segmentation_data_prep import record_format
 from segmentation_model import signatures, transform
 
-NUM_CLASSES = record_format.NUM_CLASSES
+NUM_CLASSES = PET.num_classes
 
 
 def test_signature_inputs_and_outputs(exported_model):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
-from model_test_helpers import TINY_TRAINER_CONFIG, encode_image, read_records
+from model_test_helpers import PET, TINY_TRAINER_CONFIG, encode_image, read_records
 from segmentation_data_prep import record_format
 from segmentation_model import metrics, trainer
 from segmentation_model.trainer import Hyperparameters
@@ -107,7 +107,7 @@ def test_training_reduces_the_loss_and_exports(trainer_run, records_dir):
         np.concatenate([m.ravel() for m in masks]),
         minlength=len(weights := recorded["class_weights"]),
     )
-    assert len(weights) == record_format.NUM_CLASSES
+    assert len(weights) == PET.num_classes
     assert np.argmax(weights) == np.argmin(counts) and max(weights) > 1.0
     with open(os.path.join(run_dir, "phases.json")) as f:
         phases = json.load(f)
@@ -152,7 +152,9 @@ def test_tfma_evaluates_the_exported_model_with_our_metrics(trainer_run, transfo
     serving_dir, _ = trainer_run
     eval_config = tfma.EvalConfig(
         model_specs=[evaluation.model_spec()],
-        metrics_specs=[tfma.MetricsSpec(metrics=evaluation.metric_configs(per_class_iou=True))],
+        metrics_specs=[
+            tfma.MetricsSpec(metrics=evaluation.metric_configs(PET.class_names, per_class_iou=True))
+        ],
         slicing_specs=[tfma.SlicingSpec()],
     )
     result = tfma.run_model_analysis(
@@ -222,12 +224,10 @@ def test_early_stopping_watches_the_validation_mean_iou():
     """With a frozen model the validation mean IoU never improves: it stops after patience."""
     keras.utils.set_random_seed(0)
     images = np.random.default_rng(0).normal(size=(8, 8, 8, 3)).astype(np.float32)
-    labels = np.random.default_rng(1).integers(0, record_format.NUM_CLASSES, size=(8, 8, 8))
-    model = keras.Sequential(
-        [keras.Input((8, 8, 3)), keras.layers.Conv2D(record_format.NUM_CLASSES, 1)]
-    )
+    labels = np.random.default_rng(1).integers(0, PET.num_classes, size=(8, 8, 8))
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(PET.num_classes, 1)])
     model.trainable = False
-    trainer.compile_model(model, 1e-3)
+    trainer.compile_model(model, 1e-3, PET)
     history = model.fit(
         images,
         labels,
@@ -268,10 +268,9 @@ def test_augmentation_never_touches_the_eval_split(transform_run):
         np.testing.assert_array_equal(label_a, label_b)
 
 
-def test_prediction_images_paint_masks_in_the_record_format_colours(tmp_path):
-    """TensorBoard panels (image | label | prediction) use record_format.CLASS_COLORS."""
+def test_prediction_images_paint_masks_in_the_dataset_spec_colours(tmp_path):
+    """TensorBoard panels (image | label | prediction) use the dataset spec's colours."""
     import tf_keras as keras
-    from segmentation_data_prep import record_format
     from segmentation_model.trainer import PredictionImages
 
     labels = np.array([[[0, 1], [2, 0]]], np.int64)  # one 2x2 example, every class
@@ -280,7 +279,7 @@ def test_prediction_images_paint_masks_in_the_record_format_colours(tmp_path):
     border_everywhere = keras.Sequential(
         [keras.layers.Lambda(lambda x: tf.one_hot(tf.fill(tf.shape(x)[:3], 2), 3))]
     )
-    callback = PredictionImages(dataset, str(tmp_path))
+    callback = PredictionImages(dataset, str(tmp_path), PET.colors)
     callback.set_model(border_everywhere)
     callback.on_epoch_end(0)
 
@@ -293,7 +292,7 @@ def test_prediction_images_paint_masks_in_the_record_format_colours(tmp_path):
     ]
     panels = tf.io.decode_png(png).numpy()
     assert panels.shape == (2, 6, 3)
-    colors = {name: rgb for name, rgb in zip(record_format.CLASS_NAMES, record_format.CLASS_COLORS)}
+    colors = dict(zip(PET.class_names, PET.colors))
     label_panel, predicted_panel = panels[:, 2:4], panels[:, 4:6]
     assert label_panel[0, 0].tolist() == list(colors["pet"])
     assert label_panel[0, 1].tolist() == list(colors["background"])

@@ -36,11 +36,13 @@ def evaluate(model_dir: str, records_dir: str, batch_size: int = 16) -> dict[str
     """Mean IoU, each class's IoU and pixel accuracy of the model over every record."""
     import tensorflow as tf
     from segmentation_data_prep import record_format
+    from segmentation_data_prep.dataset_spec import SPEC_FILE_NAME, read_spec
     from segmentation_model import metrics, signatures
 
     model = tf.saved_model.load(model_dir)
     score = model.signatures[signatures.FROM_EXAMPLES_SIGNATURE]
-    built = metrics.segmentation_metrics(record_format.NUM_CLASSES)
+    spec = read_spec(os.path.join(records_dir, SPEC_FILE_NAME))  # data_prep wrote it
+    built = metrics.segmentation_metrics(spec.class_names, spec.void_label)
     files = sorted(glob.glob(os.path.join(records_dir, "*", "*.tfrecord")))
     if not files:
         raise FileNotFoundError(f"no TFRecord shards under {records_dir}")

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 from segmentation_data_prep import record_format
+from segmentation_data_prep.presets import OXFORD_PET
 from segmentation_pipeline.anomalies_gate import DataAnomaliesError, check_anomalies
 from segmentation_pipeline.config import PipelineConfig
 from segmentation_pipeline.node_ids import ANOMALIES_GATE, EXAMPLE_VALIDATOR, TRANSFORM
@@ -24,7 +25,7 @@ def write_records(path: str, count: int, *, corrupt: bool) -> None:
     with tf.io.TFRecordWriter(path) as writer:
         for index in range(count):
             image = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
-            mask = rng.integers(0, record_format.NUM_CLASSES, (32, 32), dtype=np.uint8)
+            mask = rng.integers(0, OXFORD_PET.num_classes, (32, 32), dtype=np.uint8)
             serialized = record_format.encode_example(f"pet_{index}", image, mask)
             if corrupt:
                 example = example_pb2.Example.FromString(serialized)
@@ -80,7 +81,9 @@ def test_the_pipeline_stops_before_transform_on_bad_data(tmp_path):
     # The runner accepts only a complete data_prep output: the report that marks one.
     report = {"shards": shards, "written": dict.fromkeys(record_format.SPLIT_NAMES, 6)}
     (data / record_format.REPORT_NAME).write_text(json.dumps(report))
-    config = PipelineConfig(local_dir=str(tmp_path / "run"), data_uri=str(data))
+    config = PipelineConfig(
+        local_dir=str(tmp_path / "run"), data_uri=str(data), dataset_spec=OXFORD_PET.name
+    )
 
     with pytest.raises(Exception, match="anomal") as error:
         run_local(config)

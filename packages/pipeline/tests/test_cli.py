@@ -88,6 +88,7 @@ def test_compile_prints_no_library_noise_by_default_and_all_of_it_with_verbose(t
                 sys.executable,
                 *COMMANDS["vertex"],
                 *("--project", "p", "--bucket", "b", "--image-uri", "img"),
+                *("--dataset-spec", "oxford-pet"),
                 *("--output", str(tmp_path / "p.json"), *extra),
             ],
             capture_output=True,

@@ -50,6 +50,17 @@ def test_precedence_defaults_then_env_then_cli():
     assert from_cli.region == "europe-west4"  # env still shows through where no flag is given
 
 
+def test_run_defaults_sit_between_the_defaults_and_the_environment():
+    """A demo dataset's settings (e.g. a smaller image size) under whatever env and flags say."""
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    layered = {"image_size": 64, "train_steps": 5, "epochs": 1}
+    config = load_config(
+        parser.parse_args(["--epochs", "2"]), {"SEGPIPE_TRAIN_STEPS": "6"}, layered
+    )
+    assert (config.image_size, config.train_steps, config.epochs) == (64, 6, 2)
+
+
 def test_every_field_has_an_env_var_and_a_flag():
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)

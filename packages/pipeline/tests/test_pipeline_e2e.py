@@ -16,7 +16,7 @@ import os
 import secrets
 
 import pytest
-from segmentation_data_prep import record_format
+from segmentation_data_prep.presets import OXFORD_PET
 from segmentation_model import metrics
 from segmentation_pipeline.config import PipelineConfig
 from segmentation_pipeline.local_runner import run_local
@@ -79,7 +79,9 @@ def hub_branches(hub, repo_id: str) -> dict[str, str]:
 
 
 def evaluation(summary: RunSummary) -> dict[str, str]:
-    return evaluation_results(summary.component(EVALUATOR).outputs["evaluation"][0])
+    return evaluation_results(
+        summary.component(EVALUATOR).outputs["evaluation"][0], OXFORD_PET.class_names
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +95,9 @@ def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_confi
     assert 0.0 < float(results["mean_iou [candidate]"]) <= 1.0
     assert 0.0 < float(results["pixel_accuracy [candidate]"]) <= 1.0
     # Every class's IoU is reported, and the summary's per-class line names each class.
-    for index in range(record_format.NUM_CLASSES):
-        assert 0.0 <= float(results[f"{metrics.class_iou_name(index)} [candidate]"]) <= 1.0
-    assert results["per-class IoU [candidate]"].count(" | ") == record_format.NUM_CLASSES - 1
+    for name in metrics.class_iou_names(OXFORD_PET.class_names):
+        assert 0.0 <= float(results[f"{name} [candidate]"]) <= 1.0
+    assert results["per-class IoU [candidate]"].count(" | ") == OXFORD_PET.num_classes - 1
 
     pusher = first_run.component(PUSHER).results
     assert pusher["pushed_model.pushed"] == "1"

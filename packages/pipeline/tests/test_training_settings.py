@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from segmentation_data_prep.presets import SIDEWALK
 from segmentation_model.trainer import Hyperparameters
 from segmentation_pipeline.config import ConfigError, load_config
 from segmentation_pipeline.pipeline import trainer_custom_config
@@ -22,7 +23,8 @@ def test_settings_from_the_environment_reach_the_trainer():
             "SEGPIPE_EARLY_STOPPING_PATIENCE": "2",
         }
     )
-    params = Hyperparameters.from_custom_config(trainer_custom_config(config))
+    params = Hyperparameters.from_custom_config(trainer_custom_config(config, SIDEWALK))
+    assert params.spec() == SIDEWALK  # the dataset's classes travel with the hyperparameters
     assert (params.loss, params.class_weighting, params.class_weight_cap) == (
         "focal+dice",
         "inverse-frequency",
@@ -52,4 +54,4 @@ def test_settings_from_the_environment_reach_the_trainer():
 def test_bad_training_settings_fail_before_the_pipeline_runs(environ, message):
     config = load_config(environ=environ)
     with pytest.raises(ConfigError, match=f"Invalid training settings: {message}"):
-        trainer_custom_config(config)
+        trainer_custom_config(config, SIDEWALK)

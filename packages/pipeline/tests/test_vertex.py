@@ -30,6 +30,8 @@ BASE_FLAGS = [
     "someone/segmentation",
     "--hf-space-repo-id",
     "someone/segmentation-demo",
+    "--dataset-spec",  # no data_prep output to read it from in these tests
+    "oxford-pet",
 ]
 FLAG_VALUES = {
     "project": "test-project",
@@ -39,6 +41,7 @@ FLAG_VALUES = {
     "image_uri": IMAGE,
     "hf_model_repo_id": "someone/segmentation",
     "hf_space_repo_id": "someone/segmentation-demo",
+    "dataset_spec": "oxford-pet",
 }
 COMPONENTS = {
     "ImportExampleGen",
@@ -154,6 +157,23 @@ def test_trainer_and_pusher_run_on_vertex_through_custom_config(compiled):
     assert "tfx.extensions.google_cloud_ai_platform" in json.dumps(
         executors(spec)["Pusher_executor"]
     )
+
+
+def test_the_dataset_spec_classes_reach_transform_trainer_and_hub(compiled):
+    from segmentation_data_prep.presets import OXFORD_PET
+
+    spec = compiled["plain"]["json"]
+    transform = json.loads(exec_properties(spec, "Transform")["custom_config"])
+    assert (transform["num_classes"], transform["void_label"]) == (3, None)
+    trainer = json.loads(exec_properties(spec, "Trainer")["custom_config"])
+    assert trainer["dataset_spec"] == OXFORD_PET.to_dict()
+    hf = exec_properties(spec, "HFPusher")
+    assert json.loads(hf["labels"]) == OXFORD_PET.labels_json()
+    assert json.loads(hf["class_metrics"]) == {
+        "0": "iou_pet",
+        "1": "iou_background",
+        "2": "iou_border",
+    }
 
 
 def test_hf_token_is_referenced_by_name_only(compiled):
@@ -292,6 +312,7 @@ def test_tfx_cli_compiles_the_runner_file(tmp_path):
         "SEGPIPE_BUCKET": "test-bucket",
         "SEGPIPE_IMAGE_URI": IMAGE,
         "SEGPIPE_PIPELINE_NAME": "cli-test",
+        "SEGPIPE_DATASET_SPEC": "oxford-pet",
         "HF_TOKEN": FAKE_TOKEN,
     }
     tfx_cli = Path(sys.executable).with_name("tfx")

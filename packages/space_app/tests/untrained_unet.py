@@ -12,12 +12,16 @@ import os
 from pathlib import Path
 
 from segmentation_data_prep import record_format
+from segmentation_data_prep.dataset_spec import DatasetSpec
+from segmentation_data_prep.presets import OXFORD_PET
 
 DEFAULT_IMAGE_SIZE = 128  # the model package default
 
 
 def write_transform_output(
-    output_dir: str | os.PathLike[str], image_size: int = DEFAULT_IMAGE_SIZE
+    output_dir: str | os.PathLike[str],
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    spec: DatasetSpec = OXFORD_PET,
 ) -> Path:
     """Run the model package's preprocessing_fn through TFT (DirectRunner, one synthetic
     record) and write the transform graph the serving signature embeds."""
@@ -43,7 +47,12 @@ def write_transform_output(
         schema_utils.schema_from_feature_spec(record_format.tf_feature_spec())
     )
     preprocessing_fn = functools.partial(
-        transform.preprocessing_fn, custom_config={"image_size": image_size}
+        transform.preprocessing_fn,
+        custom_config={
+            "image_size": image_size,
+            "num_classes": spec.num_classes,
+            "void_label": spec.void_label,
+        },
     )
     transform_output = output_dir / "transform_output"
     with tft_beam.Context(temp_dir=str(output_dir / "tmp")):
@@ -61,14 +70,18 @@ def export_untrained_model(
     image_size: int = DEFAULT_IMAGE_SIZE,
     alpha: float = 1.0,
     decoder_filters: tuple[int, ...] = (256, 128, 64, 32),
+    spec: DatasetSpec = OXFORD_PET,
 ) -> Path:
-    """The project's UNet (random weights) saved with its real serving signatures."""
+    """The project's UNet (random weights) for `spec`'s classes, saved with its real serving
+    signatures."""
     import tensorflow_transform as tft
     from segmentation_model import signatures, unet
 
-    transform_output = tft.TFTransformOutput(str(write_transform_output(work_dir, image_size)))
+    transform_output = tft.TFTransformOutput(
+        str(write_transform_output(work_dir, image_size, spec))
+    )
     model = unet.build_unet(
-        num_classes=record_format.NUM_CLASSES,
+        num_classes=spec.num_classes,
         image_size=image_size,
         alpha=alpha,
         decoder_filters=decoder_filters,

@@ -7,6 +7,7 @@ holds it is configured here; :mod:`tfx_hf_pusher.credentials` reads it at execut
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tfx import types
@@ -16,9 +17,12 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from tfx_hf_pusher import executor
 from tfx_hf_pusher.credentials import DEFAULT_TOKEN_ENV_VAR
+from tfx_hf_pusher.labels import check_labels
 from tfx_hf_pusher.spec_keys import (
+    CLASS_METRICS_KEY,
     ENDPOINT_KEY,
     EVALUATION_KEY,
+    LABELS_KEY,
     MODEL_BLESSING_KEY,
     MODEL_CARD_KEY,
     MODEL_KEY,
@@ -50,6 +54,9 @@ class HFPusherSpec(types.ComponentSpec):
         SPACE_SDK_KEY: ExecutionParameter(type=str, optional=True),
         SPACE_PRIVATE_KEY: ExecutionParameter(type=int, optional=True),
         SPACE_PLACEHOLDERS_KEY: ExecutionParameter(type=dict[str, str], optional=True),
+        # JSON text, not dicts: TFX 1.16 JSON-decodes the values of dict parameters.
+        LABELS_KEY: ExecutionParameter(type=str, optional=True),
+        CLASS_METRICS_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
@@ -89,6 +96,8 @@ class HFPusher(base_component.BaseComponent):
         space_sdk: str = "gradio",
         space_private: bool = False,
         space_placeholders: dict[str, str] | None = None,
+        labels: dict[str, Any] | None = None,
+        class_metrics: dict[int, str] | None = None,
     ) -> None:
         """Configure the push.
 
@@ -104,7 +113,13 @@ class HFPusher(base_component.BaseComponent):
             space_repo_id: the Space ``namespace/name``; no Space is published when unset.
             space_template: app directory (local or ``gs://``), required with ``space_repo_id``.
             space_placeholders: field (``repo_id``/``revision``/``repo_url``) -> placeholder.
+            labels: the labels file published as ``labels.json`` next to ``saved_model.pb``
+                (``{"classes": [{"id", "name", "color"}], "void_label"}``, e.g. a dataset
+                spec's ``labels_json()``); also the model card's class table.
+            class_metrics: class id -> name of the Evaluator metric holding its IoU.
         """
+        if labels is not None:
+            check_labels(labels)
         if bool(space_repo_id) != bool(space_template):
             raise ValueError("space_repo_id and space_template go together: set both or neither.")
         if "/" not in repo_id:
@@ -126,6 +141,8 @@ class HFPusher(base_component.BaseComponent):
                 SPACE_SDK_KEY: space_sdk,
                 SPACE_PRIVATE_KEY: int(space_private),
                 SPACE_PLACEHOLDERS_KEY: space_placeholders,
+                LABELS_KEY: json.dumps(labels) if labels is not None else None,
+                CLASS_METRICS_KEY: json.dumps(class_metrics) if class_metrics else None,
             }
         )
         super().__init__(spec=spec)

@@ -61,6 +61,11 @@ class Executor(base_executor.BaseExecutor):
                 placeholders=_json_dict(exec_properties.get(keys.SPACE_PLACEHOLDERS_KEY))
                 or dict(publish.DEFAULT_PLACEHOLDERS),
             )
+        labels = _json_dict(exec_properties.get(keys.LABELS_KEY)) or None
+        class_metrics = {
+            int(class_id): name
+            for class_id, name in _json_dict(exec_properties.get(keys.CLASS_METRICS_KEY)).items()
+        }
         result = publish.publish_model(
             model_dir,
             repo_id=exec_properties[keys.REPO_ID_KEY],
@@ -72,6 +77,8 @@ class Executor(base_executor.BaseExecutor):
             metrics=metrics,
             pipeline=self._provenance(),
             space=space,
+            labels=labels,
+            class_metrics=class_metrics,
             token_source=f"the token from Secret Manager ({secret})"
             if secret
             else f"the token in ${env_var}",

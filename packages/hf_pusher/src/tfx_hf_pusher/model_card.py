@@ -89,6 +89,8 @@ class ModelFacts:
     metrics: Mapping[str, float] = field(default_factory=dict)
     signatures: Mapping[str, str] = field(default_factory=dict)
     pipeline: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, Any] | None = None  # the labels file (tfx_hf_pusher.labels)
+    class_metrics: Mapping[int, str] = field(default_factory=dict)  # class id -> IoU metric
 
 
 def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
@@ -142,6 +144,8 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
         body += ["## Serving signatures", ""]
         body += [f"- `{name}`: {text}" for name, text in sorted(facts.signatures.items())]
         body.append("")
+    if facts.labels:
+        body += _class_table(facts.labels, facts.class_metrics, metrics)
     if training_data or info.datasets:
         body += ["## Training data", ""]
         body += [f"- {item}" for item in (training_data, *info.datasets) if item]
@@ -155,6 +159,36 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
         body += [f"- {key}: `{value}`" for key, value in sorted(pipeline.items())]
         body.append("")
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(body)))
+
+
+def _class_table(
+    labels: Mapping[str, Any], class_metrics: Mapping[int, str], metrics: Mapping[str, float]
+) -> list[str]:
+    """Markdown table of the output classes: id, name, colour, IoU (when evaluated)."""
+    from tfx_hf_pusher.labels import LABELS_FILE, hex_color
+
+    void = labels.get("void_label")
+    lines = [
+        "## Classes",
+        "",
+        f"The `seg_mask` output holds these class ids (also in `{LABELS_FILE}`, next to "
+        "`saved_model.pb`)." + (" The void class is never scored." if void is not None else ""),
+        "",
+        "| id | class | colour | IoU |",
+        "|---|---|---|---|",
+    ]
+    for entry in labels["classes"]:
+        class_id, color = entry["id"], hex_color(entry["color"])
+        metric = class_metrics.get(class_id)
+        if class_id == void:
+            iou = "void (not scored)"
+        elif metric in metrics:
+            iou = f"{metrics[metric]:.4f}"
+        else:
+            iou = "-"
+        name = str(entry["name"]).replace("|", "\\|")
+        lines.append(f"| {class_id} | {name} | `{color}` | {iou} |")
+    return [*lines, ""]
 
 
 def describe_signatures(model_dir: str | os.PathLike[str]) -> dict[str, str]:

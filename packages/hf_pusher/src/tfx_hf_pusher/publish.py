@@ -31,6 +31,7 @@ from huggingface_hub.constants import SPACES_SDK_TYPES
 from tfx_hf_pusher.endpoints import endpoint_problem
 from tfx_hf_pusher.errors import HubAuthError, PublishError
 from tfx_hf_pusher.hub_client import HubClient, RetryPolicy
+from tfx_hf_pusher.labels import LABELS_FILE, labels_file
 from tfx_hf_pusher.model_card import CardInfo, ModelFacts, build_model_card, describe_signatures
 from tfx_hf_pusher.sources import load_template, local_copy, render_template, walk_files
 
@@ -129,6 +130,8 @@ def publish_model(
     metrics: Mapping[str, float] | None = None,
     pipeline: Mapping[str, str] | None = None,
     space: SpaceConfig | None = None,
+    labels: Mapping[str, object] | None = None,
+    class_metrics: Mapping[int, str] | None = None,
     token_source: str = "the token",  # noqa: S107 (a description, not a secret)
     retry: RetryPolicy | None = None,
 ) -> PublishResult:
@@ -145,6 +148,9 @@ def publish_model(
         metrics: evaluation metrics for the card.
         pipeline: provenance facts for the card (local/``gs://`` paths are left out).
         space: also publish the demo app, pinned to the pushed model commit.
+        labels: the labels file (``tfx_hf_pusher.labels``), published as ``labels.json`` next
+            to ``saved_model.pb`` and shown as the card's class table.
+        class_metrics: class id -> name of its IoU metric in ``metrics``, for the class table.
         token_source: where the token came from, named in auth errors (never the value).
         retry: retry bound and per-request timeouts.
 
@@ -160,6 +166,7 @@ def publish_model(
     hub = HubClient(HfApi(endpoint=endpoint, token=token), retry or RetryPolicy(), token_source)
     # Read the app first: a bad template must fail before anything is pushed.
     template = load_template(space.template) if space is not None else {}
+    labels_bytes = labels_file(labels) if labels is not None else None
     with local_copy(str(model_dir)) as local_dir:
         if not (local_dir / "saved_model.pb").is_file():
             raise PublishError(f"{model_dir} is not a SavedModel directory (no saved_model.pb).")
@@ -174,6 +181,8 @@ def publish_model(
                 metrics=dict(metrics or {}),
                 signatures=describe_signatures(local_dir),
                 pipeline=dict(pipeline or {}),
+                labels=labels,
+                class_metrics=dict(class_metrics or {}),
             ),
         )
         files: dict[str, bytes | str] = {rel: str(path) for rel, path in walk_files(local_dir)}
@@ -182,6 +191,12 @@ def publish_model(
                 f"{model_dir} contains a README.md; the model card would replace it."
             )
         files["README.md"] = readme.encode()
+        if labels_bytes is not None:
+            if LABELS_FILE in files:
+                raise PublishError(
+                    f"{model_dir} contains a {LABELS_FILE}; the labels given would replace it."
+                )
+            files[LABELS_FILE] = labels_bytes
         logger.info("Publishing %d files of model version %s to %s", len(files), version, repo_id)
         hub.call(
             f"create model repo {repo_id}",

@@ -23,6 +23,8 @@ SPACE_TEMPLATE_KEY = "space_template"
 SPACE_SDK_KEY = "space_sdk"
 SPACE_PRIVATE_KEY = "space_private"
 SPACE_PLACEHOLDERS_KEY = "space_placeholders"
+LABELS_KEY = "labels"  # JSON text: the labels file published next to saved_model.pb
+CLASS_METRICS_KEY = "class_metrics"  # JSON text: class id -> name of its IoU metric
 
 # Custom properties of the PushedModel output (``pushed``, ``pushed_destination`` and
 # ``pushed_version`` follow the standard Pusher; the rest are copied from PublishResult).

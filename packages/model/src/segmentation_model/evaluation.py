@@ -13,10 +13,9 @@ config sets it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import tensorflow_model_analysis as tfma
-from segmentation_data_prep import record_format
 
 from segmentation_model import metrics, signatures, transform
 
@@ -56,30 +55,34 @@ def _config(
 
 
 def metric_configs(
+    class_names: Sequence[str],
+    void_label: int | None = None,
     thresholds: Mapping[str, tfma.MetricThreshold] | None = None,
     *,
     per_class_iou: bool = False,
 ) -> list[tfma.MetricConfig]:
-    """Mean IoU and pixel accuracy (plus each class's IoU if asked), thresholds by metric name.
+    """Mean IoU and pixel accuracy (plus each scored class's IoU if asked) for the dataset
+    spec's classes in label order, void pixels left out; thresholds by metric name.
 
     `thresholds` keys are metric names (`metrics.MEAN_IOU`, `metrics.PIXEL_ACCURACY`,
-    `metrics.class_iou_name(i)`); a key that names no built metric is an error, so a typo cannot
-    silently drop a blessing gate.
+    `metrics.class_iou_names(class_names)[i]`); a key that names no built metric is an error,
+    so a typo cannot silently drop a blessing gate.
     """
     thresholds = dict(thresholds or {})
+    classes = {"num_classes": len(class_names), "void_label": void_label}
     configs = [
-        _config(metrics.MeanIoUFromProbabilities, metrics.MEAN_IOU, thresholds),
-        _config(metrics.PixelAccuracyFromProbabilities, metrics.PIXEL_ACCURACY, thresholds),
+        _config(metrics.MeanIoUFromProbabilities, metrics.MEAN_IOU, thresholds, **classes),
+        _config(
+            metrics.PixelAccuracyFromProbabilities, metrics.PIXEL_ACCURACY, thresholds, **classes
+        ),
     ]
     if per_class_iou:
         configs.extend(
             _config(
-                metrics.ClassIoUFromProbabilities,
-                metrics.class_iou_name(index),
-                thresholds,
-                class_index=index,
+                metrics.ClassIoUFromProbabilities, name, thresholds, class_index=index, **classes
             )
-            for index in range(record_format.NUM_CLASSES)
+            for index, name in enumerate(metrics.class_iou_names(class_names))
+            if index != void_label
         )
     built = [json.loads(config.config)["name"] for config in configs]
     unknown = sorted(set(thresholds) - set(built))

@@ -8,7 +8,9 @@ Steps: `train_args.num_steps` is the total number of training steps, spread over
 (steps_per_epoch = num_steps // epochs); `eval_args.num_steps` evaluation steps run after
 every epoch (unset: one full pass over the eval split). TensorBoard logs (scalars per epoch
 and prediction images) go to `fn_args.model_run_dir`. The model size comes from the
-Transform output, so it is configured once, in Transform's custom_config.
+Transform output, so it is configured once, in Transform's custom_config. The classes come
+from the dataset spec (`dataset_spec`: `DatasetSpec.to_dict()`, required by `run_fn`): output
+channels, the void label that loss and metrics skip, metric names and prediction colours.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
-from segmentation_data_prep import record_format
+from segmentation_data_prep.dataset_spec import DatasetSpec, DatasetSpecError
 from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
@@ -71,6 +73,8 @@ class Hyperparameters:
     seed: seed of weights init, shuffling and augmentation.
     deterministic: TF op determinism on top of the seeds (identical metrics run to run on one
         machine, at some cost in speed): what the pull-request model check relies on.
+    dataset_spec: the dataset's `DatasetSpec.to_dict()` (classes, colours, void label); the
+        pipeline reads it from the data directory. `run_fn` needs it.
     """
 
     epochs: int = 10
@@ -97,6 +101,7 @@ class Hyperparameters:
     mixed_precision: bool = False
     seed: int = 0
     deterministic: bool = False
+    dataset_spec: dict[str, Any] | None = None
 
     @classmethod
     def from_custom_config(cls, custom_config: dict[str, Any] | None) -> Hyperparameters:
@@ -133,6 +138,8 @@ class Hyperparameters:
         if params.lr_warmup_steps < 0 or params.early_stopping_patience < 0:
             raise ValueError("lr_warmup_steps and early_stopping_patience must be >= 0")
         params.augment_options()  # validates the augmentation settings
+        if params.dataset_spec is not None:
+            params.spec()  # validates the classes
         if params.warmup_epochs:
             if params.encoder_weights is None:
                 raise ValueError(
@@ -145,6 +152,18 @@ class Hyperparameters:
                     f"got {params.warmup_epochs}"
                 )
         return params
+
+    def spec(self) -> DatasetSpec:
+        """The dataset spec; ValueError when it is missing or invalid."""
+        if self.dataset_spec is None:
+            raise ValueError(
+                "Trainer custom_config needs 'dataset_spec' (DatasetSpec.to_dict() of the data's "
+                "dataset_spec.json): the class count and void label come from it"
+            )
+        try:
+            return DatasetSpec.from_dict(self.dataset_spec, "custom_config['dataset_spec']")
+        except DatasetSpecError as error:
+            raise ValueError(str(error)) from None
 
     def augment_options(self) -> AugmentOptions:
         return AugmentOptions(
@@ -227,8 +246,15 @@ class PredictionImages(keras.callbacks.Callback):
     """After each epoch, logs image | label | prediction panels of a few eval examples to
     TensorBoard (`<model_run_dir>/predictions`): what the numbers mean, at a glance."""
 
-    def __init__(self, dataset: tf.data.Dataset, log_dir: str, max_images: int = 3) -> None:
+    def __init__(
+        self,
+        dataset: tf.data.Dataset,
+        log_dir: str,
+        colors: tuple[tuple[int, int, int], ...],
+        max_images: int = 3,
+    ) -> None:
         super().__init__()
+        self._palette = tf.constant(colors, tf.uint8)  # the dataset spec's colours
         features, labels = next(iter(dataset.take(1)))
         self._images = features[IMAGE_KEY][:max_images]
         self._labels = labels[:max_images]
@@ -236,7 +262,7 @@ class PredictionImages(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         predicted = tf.argmax(self.model(self._images, training=False), axis=-1)
-        palette = tf.constant(record_format.CLASS_COLORS, tf.uint8)
+        palette = self._palette
         pixels = tf.cast(tf.round((self._images + 1.0) * 127.5), tf.uint8)
         panels = tf.concat(
             [pixels, tf.gather(palette, self._labels), tf.gather(palette, predicted)], axis=2
@@ -258,7 +284,7 @@ def _distribution_strategy() -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
-def _build_model(params: Hyperparameters, image_size: int) -> keras.Model:
+def _build_model(params: Hyperparameters, image_size: int, num_classes: int) -> keras.Model:
     use_mixed = params.mixed_precision and bool(tf.config.list_physical_devices("GPU"))
     if params.mixed_precision and not use_mixed:
         logger.warning("mixed_precision needs a GPU; training in float32 on CPU")
@@ -267,7 +293,7 @@ def _build_model(params: Hyperparameters, image_size: int) -> keras.Model:
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         return unet.build_unet(
-            num_classes=record_format.NUM_CLASSES,
+            num_classes=num_classes,
             image_size=image_size,
             alpha=params.alpha,
             encoder_weights=params.encoder_weights,
@@ -292,13 +318,15 @@ def early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
 def compile_model(
     model: keras.Model,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+    spec: DatasetSpec,
     loss: keras.losses.Loss | None = None,
 ) -> None:
-    """Adam, the given loss (default: plain cross-entropy) and the segmentation metrics."""
+    """Adam, the given loss (default: plain cross-entropy without the void pixels) and the
+    segmentation metrics of the spec's classes."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=loss or losses.SegmentationLoss(losses.CROSS_ENTROPY),
-        metrics=segmentation_metrics(record_format.NUM_CLASSES),
+        loss=loss or losses.SegmentationLoss(losses.CROSS_ENTROPY, void_label=spec.void_label),
+        metrics=segmentation_metrics(spec.class_names, spec.void_label),
     )
 
 
@@ -306,6 +334,7 @@ def run_fn(fn_args: FnArgs) -> None:
     """TFX Trainer entry point: train on transformed examples, export the serving SavedModel."""
     phases = PhaseTimes()
     params = Hyperparameters.from_custom_config(fn_args.custom_config)
+    spec = params.spec()
     if not fn_args.train_steps:
         raise ValueError("Trainer needs train_args.num_steps > 0 (total training steps)")
     keras.utils.set_random_seed(params.seed)
@@ -341,17 +370,18 @@ def run_fn(fn_args: FnArgs) -> None:
             frequencies, params.class_weighting, params.class_weight_cap
         ).tolist()
         logger.info("Label frequencies %s -> class weights %s", frequencies, weights)
-    loss = losses.SegmentationLoss(params.loss, weights, params.focal_gamma)
+    loss = losses.SegmentationLoss(params.loss, weights, params.focal_gamma, spec.void_label)
     steps_per_epoch = max(1, fn_args.train_steps // params.epochs)
     freeze_first = params.warmup_epochs > 0
     first_stage_epochs = params.warmup_epochs if freeze_first else params.epochs
     strategy = _distribution_strategy()
     with phases.measure("build model"), strategy.scope():
-        model = _build_model(params, image_size)
+        model = _build_model(params, image_size, spec.num_classes)
         unet.set_encoder_trainable(model, not freeze_first)
         compile_model(
             model,
             learning_rate(params, params.learning_rate, steps_per_epoch * first_stage_epochs),
+            spec,
             loss,
         )
 
@@ -364,7 +394,7 @@ def run_fn(fn_args: FnArgs) -> None:
         )
     callbacks = [
         keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
-        PredictionImages(eval_dataset, fn_args.model_run_dir),
+        PredictionImages(eval_dataset, fn_args.model_run_dir, spec.colors),
     ]
     if params.early_stopping_patience:
         callbacks.append(early_stopping(params.early_stopping_patience))
@@ -385,6 +415,7 @@ def run_fn(fn_args: FnArgs) -> None:
                 compile_model(
                     model,
                     learning_rate(params, params.fine_tune_learning_rate, fine_tune_steps),
+                    spec,
                     loss,
                 )
             model.fit(initial_epoch=params.warmup_epochs, epochs=params.epochs, **fit_args)

@@ -8,7 +8,9 @@ The model size S comes from the Transform `custom_config` key `image_size` (defa
 `IMAGE_SIZE`, data_prep's default `image_size`). Images are resized to S x S in the
 graph, so records written at another size still give the static shapes the model needs; the
 trainer and the serving signatures read S back from the transform output's feature spec, so
-it is configured in exactly one place.
+it is configured in exactly one place. The class count `num_classes` and the `void_label`
+come from the same custom_config (the pipeline reads them from the dataset spec data_prep
+wrote beside the shards).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ IMAGE_SIZE = (
     record_format.DEFAULT_IMAGE_SIZE
 )  # override with Transform's custom_config["image_size"]
 IMAGE_KEY = "image_xf"  # float32 [S, S, 3] in [-1, 1] (MobileNetV2 scaling)
-LABEL_KEY = "label_xf"  # int64 [S, S], class ids in record_format.CLASS_NAMES order
-# float32 [C]: share of each class among the labelled pixels of the analyzed (training) split,
-# a Transform analyzer result, repeated in every example so the trainer reads it back.
+LABEL_KEY = "label_xf"  # int64 [S, S], class ids in the dataset spec's label order
+# float32 [C]: share of each class among the labelled (non-void) pixels of the analyzed
+# (training) split, a Transform analyzer result, repeated in every example so the trainer
+# reads it back. The void class's share is 0.
 LABEL_FREQUENCY_KEY = "label_frequency_xf"
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -45,6 +48,28 @@ def image_size_from_config(custom_config: dict[str, Any] | None) -> int:
             f"(the UNet halves the size 5 times), got {size!r}"
         )
     return size
+
+
+def classes_from_config(custom_config: dict[str, Any] | None) -> tuple[int, int | None]:
+    """(num_classes, void_label) from the Transform custom_config (validated)."""
+    config = custom_config or {}
+    num_classes, void_label = config.get("num_classes"), config.get("void_label")
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
+        raise ValueError(
+            "custom_config['num_classes'] must be the dataset spec's class count (an int >= 2), "
+            f"got {num_classes!r}: pass DatasetSpec.num_classes (the pipeline reads the spec "
+            "data_prep wrote beside the shards)"
+        )
+    if void_label is not None and (
+        not isinstance(void_label, int)
+        or isinstance(void_label, bool)
+        or not 0 <= void_label < num_classes
+    ):
+        raise ValueError(
+            f"custom_config['void_label'] must be null or a class id in 0..{num_classes - 1}, "
+            f"got {void_label!r}"
+        )
+    return num_classes, void_label
 
 
 def _assert_jpeg_or_png(image_bytes: tf.Tensor, index: tf.Tensor) -> tf.Operation:
@@ -154,7 +179,7 @@ def preprocess_image_bytes(image_bytes: tf.Tensor, image_size: int) -> tuple[tf.
     )
 
 
-def decode_mask(mask_bytes: tf.Tensor, image_size: int) -> tf.Tensor:
+def decode_mask(mask_bytes: tf.Tensor, image_size: int, num_classes: int) -> tf.Tensor:
     """Batch of record masks (PNG, uint8 class ids) [B] -> int64 [B, S, S] (nearest resize)."""
     mask_bytes = tf.reshape(mask_bytes, [-1])
 
@@ -163,8 +188,9 @@ def decode_mask(mask_bytes: tf.Tensor, image_size: int) -> tf.Tensor:
         mask = tf.image.resize(mask, [image_size, image_size], method="nearest")
         check = tf.debugging.assert_less(
             mask,
-            tf.constant(record_format.NUM_CLASSES, mask.dtype),
-            message=f"record mask has values >= NUM_CLASSES={record_format.NUM_CLASSES}",
+            tf.constant(num_classes, mask.dtype),
+            message=f"record mask has class ids >= num_classes={num_classes} (the dataset "
+            "spec's class count): were the records written with another spec?",
         )
         with tf.control_dependencies([check]):
             return tf.cast(mask[:, :, 0], tf.int64)
@@ -184,21 +210,27 @@ def preprocessing_fn(
     balance the loss weights from, recorded in the transform graph with the data it describes.
     """
     image_size = image_size_from_config(custom_config)
+    num_classes, void_label = classes_from_config(custom_config)
     images, _ = preprocess_image_bytes(inputs[record_format.IMAGE_KEY], image_size)
-    labels = decode_mask(inputs[record_format.MASK_KEY], image_size)
+    labels = decode_mask(inputs[record_format.MASK_KEY], image_size, num_classes)
     return {
         IMAGE_KEY: images,
         LABEL_KEY: labels,
-        LABEL_FREQUENCY_KEY: label_frequency(labels, record_format.NUM_CLASSES),
+        LABEL_FREQUENCY_KEY: label_frequency(labels, num_classes, void_label),
     }
 
 
-def label_frequency(labels: tf.Tensor, num_classes: int) -> tf.Tensor:
-    """int64 [B, S, S] labels -> float32 [B, C]: the split's class shares (tft.sum), per row."""
+def label_frequency(
+    labels: tf.Tensor, num_classes: int, void_label: int | None = None
+) -> tf.Tensor:
+    """int64 [B, S, S] labels -> float32 [B, C]: the split's shares of the labelled (non-void)
+    pixels per class (tft.sum), per row; the void class's share is 0."""
     flat = tf.reshape(tf.cast(labels, tf.int32), [tf.shape(labels)[0], -1])
     per_example = tf.math.bincount(
         flat, minlength=num_classes, maxlength=num_classes, axis=-1, dtype=tf.int64
     )
+    if void_label is not None:
+        per_example *= tf.one_hot(void_label, num_classes, on_value=0, off_value=1, dtype=tf.int64)
     counts = tf.cast(tft.sum(per_example, reduce_instance_dims=False), tf.float32)
     shares = tf.math.divide_no_nan(counts, tf.reduce_sum(counts))
     return tf.tile(shares[tf.newaxis], [tf.shape(labels)[0], 1])

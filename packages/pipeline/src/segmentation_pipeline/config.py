@@ -130,6 +130,12 @@ class PipelineConfig:
         "hf-token",
         "NAME of the Secret Manager secret (in --project) holding the Hub token on Vertex.",
     )
+    # --- Dataset
+    dataset_spec: str = _setting(
+        "",
+        "The dataset's classes: a data_prep preset name (oxford-pet, sidewalk) or a spec JSON "
+        "file. Empty: the dataset_spec.json data_prep wrote beside the shards.",
+    )
     # --- Training and evaluation
     image_size: int = _setting(128, "Side of the square model input (must match data_prep).")
     train_steps: int = _setting(240, "Training steps.")
@@ -419,10 +425,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 def load_config(
     args: argparse.Namespace | None = None,
     environ: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
     **overrides: Any,
 ) -> PipelineConfig:
-    """Defaults < SEGPIPE_* environment < CLI flags < explicit keyword overrides."""
-    values = values_from_env(os.environ if environ is None else environ)
+    """Defaults < `defaults` (e.g. a demo dataset's settings) < SEGPIPE_* environment < CLI
+    flags < explicit keyword overrides."""
+    values = {**(defaults or {}), **values_from_env(os.environ if environ is None else environ)}
     if args is not None:
         for config_field in dataclasses.fields(PipelineConfig):
             value = getattr(args, config_field.name, None)
@@ -446,10 +454,11 @@ def config_from_cli(
     args: argparse.Namespace,
     target: str | None = None,
     environ: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> PipelineConfig:
     """load_config (validated for `target` when given); problems exit as usage errors."""
     try:
-        config = load_config(args, environ)
+        config = load_config(args, environ, defaults)
         if target is not None:
             config.validate_for(target)
     except ConfigError as error:

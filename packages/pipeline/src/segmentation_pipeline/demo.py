@@ -1,19 +1,23 @@
 """The main job, offline: sample data -> data_prep -> full TFX pipeline -> push to a local Hub.
 
-    python -m segmentation_pipeline.demo [--num-images N] [config flags, e.g. --train-steps 8]
+    python -m segmentation_pipeline.demo [--dataset NAME] [--num-images N] [config flags]
 
-1. writes a synthetic dataset in the Oxford-IIIT Pet layout (segmentation_data_prep.synthetic),
-2. turns it into TFRecord shards with the data_prep Beam job,
-3. starts a local Hugging Face Hub-compatible server in-process with a freshly generated token
+1. starts a local Hugging Face Hub-compatible server in-process with a freshly generated token
    (put in the environment variable HFPusher reads, never in the pipeline),
+2. writes a synthetic dataset (`segmentation_pipeline.demo_datasets`): `pet-synthetic` (the
+   default) in the Oxford-IIIT Pet layout, or `sidewalk-synthetic`, 35-class street scenes
+   published to the local Hub as a dataset repo and downloaded from it,
+3. turns it into TFRecord shards with the data_prep Beam job (which writes the dataset spec
+   the pipeline takes the classes from),
 4. runs the whole pipeline with LocalDagRunner (SQLite ML Metadata, cache on),
 5. prints where the model, the metrics and the pushed revision are, a per-component summary
    (state, wall time, results) read from ML Metadata, and draws predictions to a PNG,
 6. serves the published Space from the local Hub on a loopback port until Ctrl-C (the demo
    live; `--no-serve` ends the job after step 5, for scripts and CI).
 
-Everything lives under --local-dir (default out/pipeline). Steps 1-2 are skipped when their
-output exists for the same inputs, so a second run with no change is served from the cache.
+Everything lives under --local-dir (default out/pipeline; out/pipeline-sidewalk for the
+sidewalk run). Steps 2-3 are skipped when their output exists for the same inputs, so a second
+run with no change is served from the cache.
 """
 
 from __future__ import annotations
@@ -36,21 +40,34 @@ from segmentation_pipeline.config import (
     add_config_arguments,
     config_from_cli,
 )
+from segmentation_pipeline.demo_datasets import DEMO_DATASETS, PET_SYNTHETIC, DemoDataset
 from segmentation_pipeline.node_ids import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
 from segmentation_pipeline.terminal import add_verbose_flag, quiet_libraries
 
-DEMO_MODEL_REPO = "segmentation-unet"
-DEMO_SPACE_REPO = "segmentation-demo"
 _STAMP = "demo_inputs.json"
+LEGEND_MAX_WIDTH = 480  # a wider picture's legend wraps onto more lines
 
 
-def prepare_data(config: PipelineConfig, num_images: int, seed: int) -> str:
-    """Synthetic Pet-layout images -> data_prep shards; skipped when done for these inputs."""
-    from segmentation_data_prep import beam_job, synthetic
+def prepare_data(
+    config: PipelineConfig,
+    num_images: int,
+    seed: int,
+    dataset: DemoDataset = PET_SYNTHETIC,
+    hub: Any = None,
+) -> str:
+    """The demo dataset -> data_prep shards; skipped when done for these inputs.
+
+    `hub`: the running LocalHub, for a dataset read from a Hub dataset repo.
+    """
+    from segmentation_data_prep import beam_job
     from segmentation_data_prep.report import IncompleteOutputError, require_complete_output
+
+    from segmentation_pipeline.demo_datasets import write_source
 
     data_dir = Path(config.data_location(TARGET_LOCAL))
     stamp = {"num_images": num_images, "seed": seed, "image_size": config.image_size}
+    if dataset is not PET_SYNTHETIC:  # the Pet stamp predates datasets: keep it valid
+        stamp["dataset"] = dataset.name
     stamp_path = data_dir / _STAMP
     if stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp:
         try:
@@ -63,11 +80,10 @@ def prepare_data(config: PipelineConfig, num_images: int, seed: int) -> str:
     # data left by an earlier run is never taken for the output of a failed rerun.
     stamp_path.unlink(missing_ok=True)
     raw_dir = Path(config.local_dir) / "raw_images"
-    print(f"Data: writing {num_images} synthetic images (Oxford-IIIT Pet layout) to {raw_dir}")
-    synthetic.write_synthetic_pet_dataset(raw_dir, num_images, seed=seed)
+    input_dir, options = write_source(dataset, raw_dir, num_images, seed, hub)
     print(f"Data: data_prep Beam job -> {data_dir}")
     report = beam_job.run_data_prep(
-        str(raw_dir), str(data_dir), image_size=config.image_size, overwrite=True
+        input_dir, str(data_dir), image_size=config.image_size, overwrite=True, **options
     )
     written, rejected = report["written"], report["rejected"]["total"]
     print(f"Data: {written['train']} train / {written['eval']} eval records, {rejected} rejected")
@@ -76,7 +92,11 @@ def prepare_data(config: PipelineConfig, num_images: int, seed: int) -> str:
 
 
 def run_demo(
-    config: PipelineConfig, num_images: int, seed: int = 0, verbose: bool = False
+    config: PipelineConfig,
+    num_images: int,
+    seed: int = 0,
+    verbose: bool = False,
+    dataset: DemoDataset = PET_SYNTHETIC,
 ) -> dict[str, str]:
     """Runs steps 1-5 of the module docstring; returns the printed locations.
 
@@ -84,6 +104,7 @@ def run_demo(
     """
     from hf_local_hub import LocalHub
 
+    from segmentation_pipeline.dataset import dataset_spec
     from segmentation_pipeline.local_runner import run_local
     from segmentation_pipeline.pipeline import create_pipeline
     from segmentation_pipeline.progress import component_progress
@@ -95,14 +116,14 @@ def run_demo(
 
     started = time.monotonic()
     os.makedirs(config.local_dir, exist_ok=True)
-    prepare_data(config, num_images, seed)
 
     # The local Hub's token is generated per run and only ever lives in this process's env.
     with LocalHub(Path(config.local_dir) / "hub", token=f"hf_{secrets.token_hex(16)}") as hub:
         os.environ.update(hub.client_env())
         os.environ[config.hf_token_env_var] = hub.token
-        config = with_demo_repos(config, hub.user)
+        config = with_demo_repos(config, hub.user, dataset)
         print(f"Hub: local Hugging Face Hub-compatible server at {hub.url} (user {hub.user})")
+        prepare_data(config, num_images, seed, dataset, hub)
 
         total = len(create_pipeline(config, TARGET_LOCAL).components)
         if verbose:
@@ -112,7 +133,8 @@ def run_demo(
 
         summary = read_latest_run(config.metadata_path, config.pipeline_name)
         evaluation = summary.component(EVALUATOR).outputs["evaluation"][0]
-        extra = {EVALUATOR: evaluation_results(evaluation)}
+        spec = dataset_spec(config, TARGET_LOCAL)
+        extra = {EVALUATOR: evaluation_results(evaluation, spec.class_names)}
         print()
         print(format_summary(summary, extra))
         locations = {
@@ -153,37 +175,52 @@ def evaluation_caption(results: dict[str, str]) -> str:
 
 
 def caption_picture(path: str, text: str) -> None:
-    """Adds a line of text under the picture at `path` (in place)."""
-    from PIL import Image, ImageDraw
+    """Adds text under the picture at `path` (in place), wrapped at ' | ' to the width."""
+    from PIL import Image, ImageDraw, ImageFont
 
+    font = ImageFont.load_default()
     with Image.open(path) as picture:
-        canvas = Image.new("RGB", (picture.width, picture.height + 16), "white")
+        lines = [""]
+        for part in text.split(" | "):
+            joined = f"{lines[-1]} | {part}" if lines[-1] else part
+            if lines[-1] and font.getlength(joined) > picture.width - 8:
+                lines.append(part)
+            else:
+                lines[-1] = joined
+        canvas = Image.new("RGB", (picture.width, picture.height + 16 * len(lines)), "white")
         canvas.paste(picture.convert("RGB"), (0, 0))
-    ImageDraw.Draw(canvas).text((4, canvas.height - 14), text, fill="black")
+    draw = ImageDraw.Draw(canvas)
+    for index, line in enumerate(lines):
+        draw.text((4, picture.height + 2 + 16 * index), line, fill="black", font=font)
     canvas.save(path)
 
 
-def with_demo_repos(config: PipelineConfig, hub_user: str) -> PipelineConfig:
+def with_demo_repos(
+    config: PipelineConfig, hub_user: str, dataset: DemoDataset = PET_SYNTHETIC
+) -> PipelineConfig:
     """Hub repos in the local user's namespace unless set; a Space if its app is installed."""
     changes = {}
     if not config.hf_model_repo_id:
-        changes["hf_model_repo_id"] = f"{hub_user}/{DEMO_MODEL_REPO}"
+        changes["hf_model_repo_id"] = f"{hub_user}/{dataset.model_repo}"
     if not config.hf_space_repo_id:
         try:
             import segmentation_space_app  # noqa: F401
         except ImportError:
             print("Hub: segmentation_space_app is not installed; publishing no Space")
         else:
-            changes["hf_space_repo_id"] = f"{hub_user}/{DEMO_SPACE_REPO}"
+            changes["hf_space_repo_id"] = f"{hub_user}/{dataset.space_repo}"
     return config.replace(**changes) if changes else config
 
 
 def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> str:
-    """Eval images | true masks | predicted masks, through the serving signature, as one PNG."""
+    """Eval images | true masks | predicted masks, through the serving signature, as one PNG
+    in the run's dataset spec colours."""
     import glob
 
     import tensorflow as tf
     from segmentation_data_prep import record_format
+
+    from segmentation_pipeline.dataset import dataset_spec
 
     files = sorted(glob.glob(os.path.join(config.data_location(TARGET_LOCAL), "eval", "*")))
     records = [
@@ -198,20 +235,27 @@ def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> 
         for record in records
     ]
     path = os.path.join(config.local_dir, "predictions.png")
-    predictions_picture(records, predicted).save(path)
+    spec = dataset_spec(config, TARGET_LOCAL)
+    predictions_picture(records, predicted, spec.class_names, spec.colors).save(path)
     return os.path.abspath(path)
 
 
-def predictions_picture(records: Sequence, predicted: Sequence) -> Any:
+def predictions_picture(
+    records: Sequence,
+    predicted: Sequence,
+    class_names: Sequence[str],
+    colors: Sequence[tuple[int, int, int]],
+) -> Any:
     """One row per record: image | true mask | predicted mask, titled, with the class legend.
 
-    Masks are painted in record_format.CLASS_COLORS, the colours of every picture of masks.
+    Masks are painted in the dataset spec's colours (`colors`, in `class_names` order), the
+    colours of every picture of masks; the legend widens the picture up to LEGEND_MAX_WIDTH,
+    then wraps onto as many lines as it needs.
     """
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
-    from segmentation_data_prep import record_format
 
-    palette = np.array(record_format.CLASS_COLORS, dtype=np.uint8)
+    palette = np.array(colors, dtype=np.uint8)
     rows = [
         np.concatenate(
             [record.image, palette[record.mask], palette[np.clip(mask, 0, len(palette) - 1)]],
@@ -223,24 +267,30 @@ def predictions_picture(records: Sequence, predicted: Sequence) -> Any:
     font = ImageFont.load_default()
     legend = [
         (name, tuple(color), 13 + int(font.getlength(name)) + 12)
-        for name, color in zip(record_format.CLASS_NAMES, record_format.CLASS_COLORS)
+        for name, color in zip(class_names, colors)
     ]
     band = 16
-    width = max(grid.width, 4 + sum(entry_width for *_, entry_width in legend))
-    canvas = Image.new("RGB", (width, grid.height + 2 * band), "white")
+    legend_width = 4 + sum(entry_width for *_, entry_width in legend)
+    width = max(grid.width, min(legend_width, LEGEND_MAX_WIDTH))
+    places, x, line = [], 4, 0
+    for name, color, entry_width in legend:
+        if x > 4 and x + entry_width > width:
+            x, line = 4, line + 1
+        places.append((name, color, x, line))
+        x += entry_width
+    canvas = Image.new("RGB", (width, grid.height + band * (line + 2)), "white")
     canvas.paste(grid, (0, band))
     draw = ImageDraw.Draw(canvas)
     for column, title in enumerate(("image", "true mask", "predicted mask")):
         draw.text((column * (grid.width // 3) + 4, 2), title, fill="black", font=font)
-    x, y = 4, grid.height + band + 3
-    for name, color, entry_width in legend:
+    for name, color, x, line in places:
+        y = grid.height + band * (line + 1) + 3
         draw.rectangle((x, y, x + 9, y + 9), fill=color)
         draw.text((x + 13, y - 1), name, fill="black", font=font)
-        x += entry_width
     return canvas
 
 
-def serve_demo_space(config: PipelineConfig) -> None:
+def serve_demo_space(config: PipelineConfig, dataset: DemoDataset = PET_SYNTHETIC) -> None:
     """Step 6: the local Hub again, on the same storage, and the Space the run published;
     returns on Ctrl-C, with the app and the Hub stopped."""
     from hf_local_hub import LocalHub
@@ -250,7 +300,7 @@ def serve_demo_space(config: PipelineConfig) -> None:
     try:
         with LocalHub(Path(config.local_dir) / "hub", token=f"hf_{secrets.token_hex(16)}") as hub:
             os.environ.update(hub.client_env())
-            config = with_demo_repos(config, hub.user)
+            config = with_demo_repos(config, hub.user, dataset)
             if not config.hf_space_repo_id:
                 return
             if not hub.store.repo_exists("space", config.hf_space_repo_id):
@@ -268,7 +318,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Offline main job: sample data -> data_prep -> TFX pipeline -> local Hub."
     )
-    parser.add_argument("--num-images", type=int, default=80, help="synthetic images [80]")
+    parser.add_argument(
+        "--dataset",
+        choices=sorted(DEMO_DATASETS),
+        default=PET_SYNTHETIC.name,
+        help="synthetic dataset: Oxford-IIIT Pet layout, or 35-class street scenes served as a "
+        f"Hub dataset repo by the local Hub [{PET_SYNTHETIC.name}]",
+    )
+    parser.add_argument(
+        "--num-images",
+        type=int,
+        default=None,
+        help="synthetic images ["
+        + ", ".join(f"{d.name}: {d.default_num_images}" for d in DEMO_DATASETS.values())
+        + "]",
+    )
     parser.add_argument("--seed", type=int, default=0, help="synthetic data seed [0]")
     parser.add_argument(
         "--no-serve",
@@ -279,13 +343,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_verbose_flag(parser)
     add_config_arguments(parser)
     args = parser.parse_args(argv)
-    config = config_from_cli(parser, args, TARGET_LOCAL)
-    if args.num_images < 10:
+    dataset = DEMO_DATASETS[args.dataset]
+    config = config_from_cli(parser, args, TARGET_LOCAL, defaults=dataset.config_defaults)
+    num_images = dataset.default_num_images if args.num_images is None else args.num_images
+    if num_images < 10:
         parser.error("--num-images must be >= 10 (both splits need examples)")
     quiet_libraries(args.verbose)
-    run_demo(config, args.num_images, args.seed, verbose=args.verbose)
+    run_demo(config, num_images, args.seed, verbose=args.verbose, dataset=dataset)
     if args.serve:
-        serve_demo_space(config)
+        serve_demo_space(config, dataset)
     return 0
 
 

@@ -43,10 +43,9 @@ _PICTURE = "predictions.png"
 
 def measure(output_dir: str, settings: dict) -> dict:
     """Runs this checkout's pipeline on the fixed data; writes and returns its metrics."""
-    from segmentation_data_prep import record_format
-
     from segmentation_pipeline import demo
-    from segmentation_pipeline.config import PipelineConfig
+    from segmentation_pipeline.config import TARGET_LOCAL, PipelineConfig
+    from segmentation_pipeline.dataset import dataset_spec
     from segmentation_pipeline.local_runner import run_local
     from segmentation_pipeline.pipeline import TRAINER
     from segmentation_pipeline.run_summary import read_latest_run
@@ -70,7 +69,8 @@ def measure(output_dir: str, settings: dict) -> dict:
     run_local(config)
     trainer = read_latest_run(config.metadata_path, config.pipeline_name).component(TRAINER)
     model_dir = os.path.join(trainer.outputs["model"][0], "Format-Serving")
-    scores = score_serving_model(model_dir, data_dir, record_format.CLASS_NAMES)
+    spec = dataset_spec(config, TARGET_LOCAL)
+    scores = score_serving_model(model_dir, data_dir, spec.class_names, spec.void_label)
     metrics = {
         **scores.as_dict(),
         "training_seconds": trainer.seconds,

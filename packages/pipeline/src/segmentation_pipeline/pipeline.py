@@ -14,12 +14,14 @@ from typing import Any
 import tensorflow_model_analysis as tfma
 from google.protobuf.wrappers_pb2 import BoolValue
 from segmentation_data_prep import record_format
+from segmentation_data_prep.dataset_spec import DatasetSpec
 from segmentation_model import evaluation, metrics, trainer, transform
 from tfx import v1 as tfx
 
 from segmentation_pipeline import vertex_assets
 from segmentation_pipeline.anomalies_gate import AnomaliesGate
 from segmentation_pipeline.config import TARGET_LOCAL, TARGET_VERTEX, ConfigError, PipelineConfig
+from segmentation_pipeline.dataset import dataset_spec
 from segmentation_pipeline.node_ids import (
     ANOMALIES_GATE,
     EVALUATOR,
@@ -80,9 +82,9 @@ _TRAINING_QUALITY_SETTINGS = (
 )
 
 
-def trainer_custom_config(config: PipelineConfig) -> dict[str, Any]:
-    """Hyperparameters for segmentation_model.trainer.run_fn, checked by the trainer's own rules
-    here, before any component runs."""
+def trainer_custom_config(config: PipelineConfig, spec: DatasetSpec) -> dict[str, Any]:
+    """Hyperparameters for segmentation_model.trainer.run_fn (with the dataset's classes),
+    checked by the trainer's own rules here, before any component runs."""
     from segmentation_model.trainer import Hyperparameters
 
     custom_config = {
@@ -94,6 +96,7 @@ def trainer_custom_config(config: PipelineConfig) -> dict[str, Any]:
         "decoder_filters": list(config.decoder_filters),
         "deterministic": config.deterministic,
         **{name: getattr(config, name) for name in _TRAINING_QUALITY_SETTINGS},
+        "dataset_spec": spec.to_dict(),
     }
     try:
         Hyperparameters.from_custom_config(custom_config)
@@ -102,8 +105,9 @@ def trainer_custom_config(config: PipelineConfig) -> dict[str, Any]:
     return custom_config
 
 
-def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
-    """Mean IoU and pixel accuracy on the eval split, gated absolutely and against the baseline.
+def eval_config(config: PipelineConfig, spec: DatasetSpec) -> tfma.EvalConfig:
+    """Mean IoU and pixel accuracy on the eval split, gated absolutely and against the baseline,
+    over the spec's classes with its void pixels left out; thresholds from the config.
 
     Model spec and metrics come from `segmentation_model.evaluation` (the model's own
     confusion-matrix Keras metrics: one [C, C] matrix per batch, not per-pixel Python work).
@@ -144,7 +148,9 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
             tfma.MetricsSpec(
                 metrics=[
                     # Every class's IoU too, reported, not gated: a class at zero shows at once.
-                    *evaluation.metric_configs(thresholds, per_class_iou=True),
+                    *evaluation.metric_configs(
+                        spec.class_names, spec.void_label, thresholds, per_class_iou=True
+                    ),
                     tfma.MetricConfig(class_name="ExampleCount"),
                 ]
             )
@@ -153,8 +159,13 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
 
 
 def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.dsl.Pipeline:
-    """The whole pipeline for `target` ("local" or "vertex"); see the module docstring."""
+    """The whole pipeline for `target` ("local" or "vertex"); see the module docstring.
+
+    The dataset spec is read here (`segmentation_pipeline.dataset`): every class-dependent
+    parameter of the components is fixed when the pipeline is created.
+    """
     config.validate_for(target)
+    spec = dataset_spec(config, target)
     on_vertex = target == TARGET_VERTEX
     heavy_beam_args = dataflow_beam_args(config) if on_vertex and config.enable_dataflow else None
 
@@ -185,7 +196,11 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
         examples=example_gen.outputs["examples"],
         schema=validated_schema,
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"image_size": config.image_size},
+        custom_config={
+            "image_size": config.image_size,
+            "num_classes": spec.num_classes,
+            "void_label": spec.void_label,
+        },
         # Statistics of decoded pixel arrays cost minutes and tell nothing StatisticsGen and
         # the evaluation do not already say.
         disable_statistics=True,
@@ -202,11 +217,11 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
     if on_vertex and config.enable_vertex_training:
         trainer = tfx.extensions.google_cloud_ai_platform.Trainer(
             **trainer_args,
-            custom_config={**trainer_custom_config(config), **vertex_training(config)},
+            custom_config={**trainer_custom_config(config, spec), **vertex_training(config)},
         )
     else:
         trainer = tfx.components.Trainer(
-            **trainer_args, custom_config=trainer_custom_config(config)
+            **trainer_args, custom_config=trainer_custom_config(config, spec)
         )
     trainer = trainer.with_id(TRAINER)
 
@@ -220,7 +235,7 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
         model=trainer.outputs["model"],
         baseline_model=resolver.outputs["model"],
         example_splits=["eval"],
-        eval_config=eval_config(config),
+        eval_config=eval_config(config, spec),
     ).with_id(EVALUATOR)
 
     blessed = {"model": trainer.outputs["model"], "model_blessing": evaluator.outputs["blessing"]}
@@ -240,7 +255,7 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
     pusher = pusher.with_id(PUSHER)
 
     hf_pusher = (
-        hf_pusher_component(config, target, evaluator.outputs["evaluation"], **blessed)
+        hf_pusher_component(config, target, spec, evaluator.outputs["evaluation"], **blessed)
         if config.hf_model_repo_id
         else None
     )
@@ -278,11 +293,16 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
 def hf_pusher_component(
     config: PipelineConfig,
     target: str,
+    spec: DatasetSpec,
     evaluation: tfx.dsl.Channel,
     model: tfx.dsl.Channel,
     model_blessing: tfx.dsl.Channel,
 ) -> Any:
-    """HFPusher: blessed model -> Hub model repo (+ the Gradio Space). Token by name only."""
+    """HFPusher: blessed model -> Hub model repo (+ the Gradio Space). Token by name only.
+
+    The dataset spec's labels file goes next to saved_model.pb (the Space's legend and palette
+    read it) and each scored class's IoU metric name to the model card's class table.
+    """
     from tfx_hf_pusher.component import HFPusher
 
     on_vertex = target == TARGET_VERTEX
@@ -308,6 +328,12 @@ def hf_pusher_component(
         ),
         # No model_card: TFX 1.16 JSON-decodes every value of a dict parameter, so its text
         # fields fail to parse under LocalDagRunner; HFPusher's default card is used.
+        labels=spec.labels_json(),
+        class_metrics={
+            index: name
+            for index, name in enumerate(metrics.class_iou_names(spec.class_names))
+            if index != spec.void_label
+        },
         **space,
     ).with_id(HF_PUSHER)
 

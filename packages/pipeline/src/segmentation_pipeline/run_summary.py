@@ -7,6 +7,7 @@ TFX recorded (execution create/last-update times), not a separate stopwatch.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ml_metadata import metadata_store
@@ -135,8 +136,9 @@ def _property_text(value: metadata_store_pb2.Value) -> str:
     return str(getattr(value, kind)) if kind else ""
 
 
-def evaluation_results(evaluation_uri: str) -> dict[str, str]:
-    """Overall-slice metrics of candidate (and baseline, and their difference) + the verdict."""
+def evaluation_results(evaluation_uri: str, class_names: Sequence[str] = ()) -> dict[str, str]:
+    """Overall-slice metrics of candidate (and baseline, and their difference) + the verdict;
+    with the dataset's `class_names`, also every class's IoU on one line per model."""
     import tensorflow_model_analysis as tfma
 
     results: dict[str, str] = {}
@@ -150,7 +152,7 @@ def evaluation_results(evaluation_uri: str) -> dict[str, str]:
             role = "diff" if key.is_diff else (key.model_name or "candidate")
             results[f"{key.name} [{role}]"] = f"{value.double_value.value:.4f}"
     for role in ("candidate", "baseline"):
-        if line := class_iou_line(results, role):
+        if line := class_iou_line(results, role, class_names):
             results[f"per-class IoU [{role}]"] = line
     validation = tfma.load_validation_result(evaluation_uri)
     results["blessed"] = str(validation.validation_ok)
@@ -165,15 +167,15 @@ def evaluation_results(evaluation_uri: str) -> dict[str, str]:
     return results
 
 
-def class_iou_line(results: dict[str, str], role: str) -> str:
-    """'pet 0.81 | background 0.95 | border 0.00': every class's IoU on one line ('' if none)."""
-    from segmentation_data_prep import record_format
+def class_iou_line(results: dict[str, str], role: str, class_names: Sequence[str]) -> str:
+    """'pet 0.81 | background 0.95 | border 0.00': the IoU of every class that has one (the
+    void class has none) on one line, in label order ('' if none)."""
     from segmentation_model import metrics
 
     shown = [
         f"{name} {results[key]}"
-        for index, name in enumerate(record_format.CLASS_NAMES)
-        if (key := f"{metrics.class_iou_name(index)} [{role}]") in results
+        for name, metric in zip(class_names, metrics.class_iou_names(class_names))
+        if (key := f"{metric} [{role}]") in results
     ]
     return " | ".join(shown)
 
