@@ -117,10 +117,13 @@ def serve_with_env_overrides(
 
 
 @contextlib.contextmanager
-def serve_published_space(tmp_path_factory, hub, repo_id: str, model_dir: Path):
-    """The Space flow: tfx_hf_pusher publishes the model (private, on a version branch) and
-    the Space with the placeholders filled in; the Space's files are downloaded and run with
-    no model settings, only the Hub address and the HF_TOKEN secret."""
+def serve_published_space(
+    tmp_path_factory, hub, repo_id: str, model_dir: Path, labels: dict | None = None
+):
+    """The Space flow: tfx_hf_pusher publishes the model (private, on a version branch; with
+    `labels` as its labels.json when given) and the Space with the placeholders filled in; the
+    Space's files are downloaded and run with no model settings, only the Hub address and the
+    HF_TOKEN secret."""
     from huggingface_hub import HfApi, snapshot_download
     from tfx_hf_pusher.publish import SpaceConfig
     from tfx_hf_pusher.publish import publish_model as push
@@ -132,6 +135,7 @@ def serve_published_space(tmp_path_factory, hub, repo_id: str, model_dir: Path):
         token=hub.token,
         endpoint=hub.url,
         space=SpaceConfig(repo_id=space_repo, template=str(template_dir())),
+        labels=labels,
     )
     space_files = snapshot_download(
         space_repo,
@@ -184,5 +188,31 @@ def unet_app(tmp_path_factory, local_hub) -> Iterator[ServedApp]:
     )
     with serve_published_space(
         tmp_path_factory, local_hub, "local-user/pet-unet", model_dir
+    ) as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def sidewalk_app(tmp_path_factory, local_hub) -> Iterator[ServedApp]:
+    """The published Space serving the UNet export for the 35 Sidewalk classes (untrained),
+    published by tfx_hf_pusher with the dataset spec's labels.json, as the pipeline does."""
+    from segmentation_data_prep.presets import SIDEWALK
+    from untrained_unet import export_untrained_model
+
+    work_dir = tmp_path_factory.mktemp("sidewalk")
+    model_dir = export_untrained_model(
+        work_dir / "model",
+        work_dir,
+        image_size=64,
+        alpha=0.35,
+        decoder_filters=(32, 16, 16, 8),
+        spec=SIDEWALK,
+    )
+    with serve_published_space(
+        tmp_path_factory,
+        local_hub,
+        "local-user/sidewalk-unet",
+        model_dir,
+        labels=SIDEWALK.labels_json(),
     ) as app:
         yield app

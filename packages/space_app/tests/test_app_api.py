@@ -234,3 +234,30 @@ def test_published_space_serves_the_real_unet(unet_app, local_hub, palette, tmp_
     assert f"Serving {unet_app.repo_id} at revision {unet_app.revision}" in log
     assert "palette.json: pet, background, border" in log
     assert local_hub.token not in log
+
+
+def test_published_labels_give_legend_palette_and_shares(sidewalk_app, palette, tmp_path):
+    """tfx_hf_pusher published the dataset spec's labels.json beside the 35-class model: the
+    Space's legend, overlay colours and area shares are the spec's classes, void pixels left
+    unpainted. Expected: the SavedModel's own mask (called here on the same bytes) blended by
+    hand with the spec's colours over the photo decoded here."""
+    import tensorflow as tf
+    from expected_overlays import blend
+    from segmentation_data_prep.presets import SIDEWALK
+
+    serve = tf.saved_model.load(str(sidewalk_app.model_dir)).signatures["serving_default"]
+    client = Client(sidewalk_app.url, verbose=False)
+    path = tmp_path / "street.jpg"
+    path.write_bytes(encode(Image.fromarray(colour_blocks(240, 320)), "JPEG", quality=95))
+    overlay, shares, _ = segment(client, path)
+    mask = serve(image_bytes=tf.constant([path.read_bytes()]))["seg_mask"].numpy()[0]
+    pixels = photo_pixels(path)
+    expected = blend(pixels, mask, np.array(SIDEWALK.colors), palette.overlay_alpha)
+    expected[mask == SIDEWALK.void_label] = pixels[mask == SIDEWALK.void_label]
+    assert np.abs(overlay.astype(float) - expected).max() <= 1.0
+    assert shares == pytest.approx(shares_by_count(mask, SIDEWALK.class_names), abs=1e-6)
+    with urllib.request.urlopen(f"{sidewalk_app.url}/config") as response:
+        config = json.dumps(json.load(response))
+    for name in SIDEWALK.class_names:
+        assert f'data-class=\\"{name}\\"' in config, name
+    assert "labels.json: unlabeled, flat-road, flat-sidewalk" in sidewalk_app.log_path.read_text()

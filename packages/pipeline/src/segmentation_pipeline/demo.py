@@ -285,7 +285,7 @@ def predictions_picture(
         draw.text((column * (grid.width // 3) + 4, 2), title, fill="black", font=font)
     for name, color, x, line in places:
         y = grid.height + band * (line + 1) + 3
-        draw.rectangle((x, y, x + 9, y + 9), fill=color)
+        draw.rectangle((x, y, x + 9, y + 9), fill=color, outline=(128, 128, 128))
         draw.text((x + 13, y - 1), name, fill="black", font=font)
     return canvas
 

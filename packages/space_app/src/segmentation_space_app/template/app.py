@@ -138,11 +138,12 @@ def build_demo(
 
     examples = sorted(str(p) for p in (APP_DIR / "examples").iterdir() if p.is_file())
     # Uploads and overlays are temp files: drop those older than an hour, hourly.
-    with gr.Blocks(title="Pet segmentation", delete_cache=(3600, 3600)) as demo:
+    # The classes are the model's (its labels.json): the page names no dataset of its own.
+    with gr.Blocks(title="Semantic segmentation", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
-            "# Pet segmentation\n"
-            "Upload a photo of a cat or dog: the model labels every pixel as "
-            f"{', '.join(palette.names)}.\n\n"
+            "# Semantic segmentation\n"
+            f"Upload a photo: the model labels every pixel as one of {len(palette.names)} "
+            f"classes: {', '.join(palette.names)}.\n\n"
             f"Model: [{source.repo_id}]({source.url}) at revision "
             f"[`{source.short_revision}`]({source.url}/tree/{source.revision})",
             elem_id="model-info",
