@@ -68,7 +68,9 @@ class SegmentationLoss(keras.losses.Loss):
         labels = tf.cast(tf.reshape(y_true, tf.shape(y_pred)[:-1]), tf.int32)
         one_hot = tf.one_hot(labels, num_classes, dtype=tf.float32)
         pixel_axes = list(range(1, len(y_pred.shape) - 1))
-        scored = tf.ones_like(labels, tf.float32)
+        # 1 where a pixel counts, 0 on void pixels; None without a void label, so that case
+        # computes exactly what it did before dataset specs (same graph, same numbers).
+        scored = None
         if self.void_label is not None:
             scored = tf.cast(tf.not_equal(labels, self.void_label), tf.float32)
         loss = tf.zeros(tf.shape(y_pred)[:1])
@@ -79,12 +81,16 @@ class SegmentationLoss(keras.losses.Loss):
                 pixel_loss *= tf.pow(1.0 - p_true, self.focal_gamma)
             if self.class_weights is not None:
                 pixel_loss *= tf.gather(tf.constant(self.class_weights, tf.float32), labels)
-            loss += tf.math.divide_no_nan(
-                tf.reduce_sum(pixel_loss * scored, axis=pixel_axes),
-                tf.reduce_sum(scored, axis=pixel_axes),
-            )
+            if scored is None:
+                loss += tf.reduce_mean(pixel_loss, axis=pixel_axes)
+            else:
+                loss += tf.math.divide_no_nan(
+                    tf.reduce_sum(pixel_loss * scored, axis=pixel_axes),
+                    tf.reduce_sum(scored, axis=pixel_axes),
+                )
         if self.kind in (DICE, CROSS_ENTROPY_DICE, FOCAL_DICE):
-            loss += soft_dice_loss(one_hot, y_pred, scored[..., tf.newaxis], self.void_label)
+            pixel_mask = None if scored is None else scored[..., tf.newaxis]
+            loss += soft_dice_loss(one_hot, y_pred, pixel_mask, self.void_label)
         return loss
 
     def get_config(self) -> dict[str, Any]:
