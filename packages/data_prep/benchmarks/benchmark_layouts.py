@@ -24,6 +24,10 @@ from timed_runs import timed_data_prep
 
 
 def stack() -> str:
+    """Versions that bear on the figures; TF and TFX read from package metadata, not imported
+    (data_prep never imports TensorFlow, and the benchmark must not pay for it either)."""
+    from importlib.metadata import version
+
     import apache_beam
     import PIL
     import pyarrow
@@ -31,8 +35,10 @@ def stack() -> str:
 
     return (
         f"Python {platform.python_version()}, Beam {apache_beam.__version__}, pyarrow "
-        f"{pyarrow.__version__}, Pillow {PIL.__version__}, protobuf {api_implementation.Type()}, "
-        f"{os.cpu_count()} CPUs"
+        f"{pyarrow.__version__}, Pillow {PIL.__version__}, protobuf {version('protobuf')} "
+        f"({api_implementation.Type()}), TF {version('tensorflow')}, TFX {version('tfx')} "
+        f"(installed, not used by data_prep), {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
 
 
