@@ -95,6 +95,7 @@ def test_segformer_first_stage_is_already_global():
     assert gradient[:16, :16].max() > 0 and gradient[-16:, -16:].max() > 0
 
 
+@pytest.mark.slow  # a SavedModel written and loaded per architecture (~4 s each)
 @pytest.mark.parametrize(
     ("name", "backbone"),
     [
@@ -129,6 +130,7 @@ def test_deeplab_local_weights_file_is_loaded_and_frozen_by_name(tmp_path):
     assert 0 < len(model.trainable_weights) < total
 
 
+@pytest.mark.slow  # two MiT-B0 encoders built, one saved (~3 s)
 def test_segformer_local_weights_file_is_loaded(tmp_path):
     source = segformer.build_mit_b0(64)
     path = tmp_path / "mit_b0.h5"
