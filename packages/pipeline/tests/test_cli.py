@@ -14,6 +14,7 @@ COMMANDS = {
     "demo": ["-m", "segmentation_pipeline.demo"],
     "vertex": ["-m", "segmentation_pipeline.vertex", "compile"],
     "local_runner": ["-m", "segmentation_pipeline.local_runner"],
+    "monitor": ["-m", "segmentation_pipeline.monitor"],
 }
 # Imports that take seconds: none of them may load before the arguments are checked.
 HEAVY_MODULES = ("tensorflow", "tfx", "apache_beam", "tensorflow_model_analysis")

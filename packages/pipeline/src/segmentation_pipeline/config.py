@@ -57,6 +57,25 @@ class PipelineConfig:
         "gs://<bucket>/pipeline_root/<pipeline_name> on Vertex.",
     )
     enable_cache: bool = _setting(True, "Reuse outputs of unchanged components.")
+    # --- Continuous training (spans, drift)
+    train_spans_window: int = _setting(
+        0,
+        "0: data_uri is one data_prep output. N >= 1: data_uri holds spans (span-<k>/, "
+        "seg-data-prep --span); each run reads the newest span (statistics, drift, evaluation) "
+        "and trains on the newest N spans the pipeline has read.",
+    )
+    drift_threshold: float = _setting(
+        0.25,
+        "Jensen-Shannon divergence above which a drift feature counts as drifted between the "
+        "newest span and the previous one (reported, never blocks training). Measured with 64 "
+        "train images per span: same distribution <= 0.12, every named shift >= 0.33 on its "
+        "features (benchmarks/measure_drift.py).",
+    )
+    monitor_max_iou_drop: float = _setting(
+        0.05,
+        "Monitoring: the deployed model's mean IoU on the newest data may be this much below "
+        "its mean IoU at blessing before `segmentation_pipeline.monitor` exits non-zero.",
+    )
     # --- Google Cloud
     project: str = _setting("", "GCP project ID (required on Vertex).")
     region: str = _setting("us-central1", "GCP region of Vertex AI and Dataflow.")
@@ -206,7 +225,12 @@ class PipelineConfig:
                     "(Vertex's rule), starting with a letter or digit",
                 )
             )
-        for name in ("eval_steps", "dataflow_max_workers", "training_accelerator_count"):
+        for name in (
+            "eval_steps",
+            "dataflow_max_workers",
+            "training_accelerator_count",
+            "train_spans_window",
+        ):
             if getattr(self, name) < 0:
                 errors.append(_problem(name, f"must be >= 0, got {getattr(self, name)}"))
         for name in (
@@ -227,7 +251,20 @@ class PipelineConfig:
             errors.append(_problem("epochs", f"{self.epochs} epochs need >= as many train_steps"))
         if self.serving_max_replicas < self.serving_min_replicas:
             errors.append(_problem("serving_max_replicas", "must be >= serving_min_replicas"))
-        for name in ("min_mean_iou", "min_pixel_accuracy", "max_mean_iou_drop"):
+        if not 0.0 < self.drift_threshold <= 1.0:
+            errors.append(
+                _problem(
+                    "drift_threshold",
+                    f"a Jensen-Shannon divergence is in [0, 1]: must be in (0, 1], got "
+                    f"{self.drift_threshold}",
+                )
+            )
+        for name in (
+            "min_mean_iou",
+            "min_pixel_accuracy",
+            "max_mean_iou_drop",
+            "monitor_max_iou_drop",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 errors.append(_problem(name, f"must be in [0, 1], got {getattr(self, name)}"))
         if self.learning_rate <= 0:
@@ -299,6 +336,16 @@ class PipelineConfig:
             for name in ("project", "region", "bucket", "image_uri")
             if not getattr(self, name)
         ]
+        if self.train_spans_window:
+            errors.append(
+                _problem(
+                    "train_spans_window",
+                    "spans run locally only for now: TFX 1.16's Vertex compiler takes neither "
+                    "the span window's nor the previous span's input resolution (it compiles "
+                    "single channels and the latest-artifact resolvers only); set it to 0 on "
+                    "Vertex",
+                )
+            )
         if self.bucket.startswith("gs://") or "/" in self.bucket:
             errors.append(_problem("bucket", f"give the bucket name only, got {self.bucket!r}"))
         for name in ("data_uri", "pipeline_root"):

@@ -16,7 +16,7 @@ from segmentation_pipeline.config import ConfigError, PipelineConfig, env_var_na
 
 def dataset_spec(config: PipelineConfig, target: str) -> DatasetSpec:
     """`config.dataset_spec` (a preset name or a spec JSON file) when set, else
-    `<data dir>/dataset_spec.json`.
+    `<data dir>/dataset_spec.json` (with spans, the newest span's: the one the run reads).
 
     Raises:
         ConfigError: the spec cannot be read or is invalid; says how to name one instead.
@@ -32,6 +32,11 @@ def dataset_spec(config: PipelineConfig, target: str) -> DatasetSpec:
     try:
         if not config.dataset_spec:
             location = config.data_location(target)
+            if config.train_spans_window:
+                from segmentation_data_prep import spans
+
+                newest = spans.list_spans(location, complete_only=False)
+                location = spans.span_dir(location, newest[-1]) if newest else location
             separator = "" if location.endswith("/") else "/"
             return read_spec(f"{location}{separator}{SPEC_FILE_NAME}")
         if config.dataset_spec in presets.PRESETS:

@@ -29,14 +29,14 @@ def run_local(config: PipelineConfig) -> None:
     Raises:
         IncompleteOutputError: the data directory is not a complete data_prep output.
     """
-    from segmentation_data_prep.report import require_complete_output
     from tfx import v1 as tfx
 
     from segmentation_pipeline.pipeline import create_pipeline
+    from segmentation_pipeline.span_inputs import require_complete_data
 
     # Refuses a directory without the report a successful data_prep run writes last: train/
     # and eval/ alone may hold the partial shards of a failed run.
-    require_complete_output(config.data_location(TARGET_LOCAL))
+    require_complete_data(config, TARGET_LOCAL)
     os.makedirs(config.local_dir, exist_ok=True)
     tfx.orchestration.LocalDagRunner().run(create_pipeline(config, TARGET_LOCAL))
 
@@ -57,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     total = len(create_pipeline(config, TARGET_LOCAL).components)
     with contextlib.nullcontext() if args.verbose else component_progress(total):
         run_local(config)
-    print(format_summary(read_latest_run(config.metadata_path, config.pipeline_name)))
+    from segmentation_pipeline.drift import run_summary_results
+
+    summary = read_latest_run(config.metadata_path, config.pipeline_name)
+    print(format_summary(summary, run_summary_results(summary)))
     return 0
 
 

@@ -5,6 +5,7 @@ EXAMPLE_GEN = "ImportExampleGen"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "ImportSchemaGen"
 EXAMPLE_VALIDATOR = "ExampleValidator"
+DRIFT_VALIDATOR = "DriftValidator"  # DistributionValidator: newest span vs the previous one
 ANOMALIES_GATE = "AnomaliesGate"
 TRANSFORM = "Transform"
 TRAINER = "Trainer"

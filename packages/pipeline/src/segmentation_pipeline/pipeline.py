@@ -2,6 +2,9 @@
 
 ImportExampleGen -> StatisticsGen -> (ImportSchemaGen) -> ExampleValidator -> AnomaliesGate ->
 Transform -> Trainer -> (latest blessed model Resolver) -> Evaluator -> Pusher + HFPusher.
+With spans (`train_spans_window`, span_inputs.py), ExampleGen reads the newest span, Transform
+and Trainer a window of spans, and a DriftValidator compares the newest span's statistics with
+the previous span's (drift.py; reported, not a gate).
 Only the places that differ per target branch on it: Trainer/Pusher flavours (Vertex
 Training and Vertex Endpoint through `custom_config`) and the Beam arguments (Dataflow).
 """
@@ -17,13 +20,15 @@ from segmentation_data_prep import record_format
 from segmentation_data_prep.dataset_spec import DatasetSpec
 from segmentation_model import evaluation, metrics, trainer, transform
 from tfx import v1 as tfx
+from tfx.components import DistributionValidator  # not (yet) in tfx.v1 in TFX 1.16
 
-from segmentation_pipeline import vertex_assets
+from segmentation_pipeline import drift, span_inputs, vertex_assets
 from segmentation_pipeline.anomalies_gate import AnomaliesGate
 from segmentation_pipeline.config import TARGET_LOCAL, TARGET_VERTEX, ConfigError, PipelineConfig
 from segmentation_pipeline.dataset import dataset_spec
 from segmentation_pipeline.node_ids import (
     ANOMALIES_GATE,
+    DRIFT_VALIDATOR,
     EVALUATOR,
     EXAMPLE_GEN,
     EXAMPLE_VALIDATOR,
@@ -171,12 +176,8 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
 
     example_gen = tfx.components.ImportExampleGen(
         input_base=config.data_location(target),
-        input_config=tfx.proto.Input(
-            splits=[
-                tfx.proto.Input.Split(name=split, pattern=record_format.shard_glob(split))
-                for split in record_format.SPLIT_NAMES
-            ]
-        ),
+        input_config=span_inputs.example_gen_input(config),
+        range_config=span_inputs.example_gen_range(config),
     ).with_id(EXAMPLE_GEN)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"]).with_id(
         STATISTICS_GEN
@@ -191,9 +192,20 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
         anomalies=example_validator.outputs["anomalies"], schema=schema_gen.outputs["schema"]
     ).with_id(ANOMALIES_GATE)
     validated_schema = gate.outputs["validated_schema"]
+    drift_validator = (
+        DistributionValidator(
+            statistics=statistics_gen.outputs["statistics"],
+            baseline_statistics=span_inputs.previous_statistics(),
+            config=drift.validator_config(config.drift_threshold),
+            include_split_pairs=[drift.SPLIT_PAIR],
+        ).with_id(DRIFT_VALIDATOR)
+        if span_inputs.uses_spans(config)
+        else None
+    )
+    training_examples = span_inputs.training_examples(config, example_gen.outputs["examples"])
 
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
+        examples=training_examples,
         schema=validated_schema,
         preprocessing_fn=PREPROCESSING_FN,
         custom_config={
@@ -266,6 +278,7 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
         schema_gen,
         example_validator,
         gate,
+        *([drift_validator] if drift_validator else []),
         transform,
         trainer,
         resolver,

@@ -52,6 +52,14 @@ class RunSummary:
         raise KeyError(f"no execution of {node_id!r} in run {self.run_id}")
 
 
+def span_of(artifact: metadata_store_pb2.Artifact) -> int:
+    """The span of an Examples or statistics artifact (TFX 1.16 records it as a custom
+    property; artifact types that declare it hold it as a property)."""
+    if "span" in artifact.custom_properties:
+        return artifact.custom_properties["span"].int_value
+    return artifact.properties["span"].int_value
+
+
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     if not os.path.exists(metadata_path):
         raise FileNotFoundError(f"No ML Metadata database at {metadata_path}: nothing has run yet")

@@ -86,9 +86,10 @@ def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
             "Workload Identity provides them (CI). Nothing was submitted."
         ) from None
     from google.cloud import aiplatform, storage
-    from segmentation_data_prep.report import require_complete_output
 
-    require_complete_output(config.data_location(TARGET_VERTEX))  # before anything is uploaded
+    from segmentation_pipeline.span_inputs import require_complete_data
+
+    require_complete_data(config, TARGET_VERTEX)  # before anything is uploaded
     uploaded = upload_assets(config, storage.Client(project=config.project))
     print(f"Uploaded {len(uploaded)} files the steps read by path (schema, Space template)")
     aiplatform.init(
