@@ -48,3 +48,17 @@ def test_a_35_class_legend_wraps_and_shows_every_colour():
 
 def _names_colors(spec):
     return spec.class_names, spec.colors
+
+
+def test_small_records_are_enlarged_by_whole_pixels():
+    names, colors = OXFORD_PET.class_names, OXFORD_PET.colors
+    mask = np.zeros((4, 4), np.uint8)
+    mask[0, 0] = 2
+    image = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    record = record_format.DecodedExample("x", image, mask)
+    picture = np.asarray(predictions_picture([record], [mask], names, colors, scale=3))
+    grid = picture[16 : 16 + 12, : 3 * 12]
+    np.testing.assert_array_equal(grid[:3, :3], np.broadcast_to(image[0, 0], (3, 3, 3)))
+    np.testing.assert_array_equal(grid[9:12, 9:12], np.broadcast_to(image[3, 3], (3, 3, 3)))
+    assert (grid[:3, 12:15] == np.array(colors[2], np.uint8)).all()
+    assert (grid[3:6, 12:15] == np.array(colors[0], np.uint8)).all()

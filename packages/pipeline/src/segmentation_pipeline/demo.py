@@ -46,6 +46,7 @@ from segmentation_pipeline.terminal import add_verbose_flag, quiet_libraries
 
 _STAMP = "demo_inputs.json"
 LEGEND_MAX_WIDTH = 480  # a wider picture's legend wraps onto more lines
+PANEL_MIN_SIZE = 128  # smaller records are enlarged (whole pixels) in the predictions picture
 
 
 def prepare_data(
@@ -236,7 +237,8 @@ def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> 
     ]
     path = os.path.join(config.local_dir, "predictions.png")
     spec = dataset_spec(config, TARGET_LOCAL)
-    predictions_picture(records, predicted, spec.class_names, spec.colors).save(path)
+    scale = max(1, PANEL_MIN_SIZE // config.image_size)  # 64 px records: shown at 128 px
+    predictions_picture(records, predicted, spec.class_names, spec.colors, scale).save(path)
     return os.path.abspath(path)
 
 
@@ -245,8 +247,10 @@ def predictions_picture(
     predicted: Sequence,
     class_names: Sequence[str],
     colors: Sequence[tuple[int, int, int]],
+    scale: int = 1,
 ) -> Any:
-    """One row per record: image | true mask | predicted mask, titled, with the class legend.
+    """One row per record: image | true mask | predicted mask, titled, with the class legend,
+    each pixel drawn as a `scale` x `scale` block (small records stay readable).
 
     Masks are painted in the dataset spec's colours (`colors`, in `class_names` order), the
     colours of every picture of masks; the legend widens the picture up to LEGEND_MAX_WIDTH,
@@ -263,7 +267,8 @@ def predictions_picture(
         )
         for record, mask in zip(records, predicted)
     ]
-    grid = Image.fromarray(np.concatenate(rows, axis=0))
+    grid = np.concatenate(rows, axis=0)
+    grid = Image.fromarray(grid.repeat(scale, axis=0).repeat(scale, axis=1))
     font = ImageFont.load_default()
     legend = [
         (name, tuple(color), 13 + int(font.getlength(name)) + 12)
