@@ -34,6 +34,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from segmentation_data_prep.shifts import SHIFT_NAMES, Shift, ShiftError
+
 from segmentation_pipeline.config import (
     TARGET_LOCAL,
     PipelineConfig,
@@ -44,6 +46,9 @@ from segmentation_pipeline.demo_datasets import DEMO_DATASETS, PET_SYNTHETIC, De
 from segmentation_pipeline.node_ids import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
 from segmentation_pipeline.terminal import add_verbose_flag, quiet_libraries
 
+# The scenario's names, importable without its heavy imports (the shifts module is numpy + PIL).
+SCENARIOS = ("drift",)
+DEFAULT_SHIFT = "dark"  # span 2 of --scenario drift
 _STAMP = "demo_inputs.json"
 LEGEND_MAX_WIDTH = 480  # a wider picture's legend wraps onto more lines
 PANEL_MIN_SIZE = 128  # smaller records are enlarged (whole pixels) in the predictions picture
@@ -345,6 +350,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_false",
         help="end after the pipeline instead of serving the published Space (scripts, CI)",
     )
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default=None,
+        help="drift: the continuous-training story instead (segmentation_pipeline.scenario): "
+        "span 1 -> v1, a shifted span 2, drift, monitor, retrain on spans 1-2 -> v2, report",
+    )
+    parser.add_argument(
+        "--shift",
+        default=DEFAULT_SHIFT,
+        help=f"--scenario drift: span 2's shift, NAME[:STRENGTH in 0..1], NAME one of "
+        f"{', '.join(SHIFT_NAMES)} [{DEFAULT_SHIFT}]",
+    )
     add_verbose_flag(parser)
     add_config_arguments(parser)
     args = parser.parse_args(argv)
@@ -353,6 +371,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     num_images = dataset.default_num_images if args.num_images is None else args.num_images
     if num_images < 10:
         parser.error("--num-images must be >= 10 (both splits need examples)")
+    if args.scenario:
+        if dataset != PET_SYNTHETIC:
+            parser.error(f"--scenario drift draws its spans from {PET_SYNTHETIC.name} only")
+        try:
+            Shift.parse(args.shift)
+        except ShiftError as error:
+            parser.error(f"--shift: {error}")
+        quiet_libraries(args.verbose)
+        from segmentation_pipeline.scenario import run_drift_scenario
+
+        run_drift_scenario(config, num_images, args.seed, args.shift, verbose=args.verbose)
+        return 0
     quiet_libraries(args.verbose)
     run_demo(config, num_images, args.seed, verbose=args.verbose, dataset=dataset)
     if args.serve:
