@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import traceback
 from pathlib import Path
@@ -237,4 +238,55 @@ def test_persistent_failure_stops_after_the_retry_bound(
 def test_not_a_saved_model_is_rejected(hub: LocalHub, tmp_path: Path) -> None:
     with pytest.raises(publish.PublishError, match=r"no saved_model\.pb"):
         publish.publish_model(tmp_path, repo_id=REPO, token=TOKEN)
+    assert hub.stats.requests == 0
+
+
+def _model_with_info(saved_model: Path, root: Path, info: bytes) -> Path:
+    model_dir = root / "model"
+    shutil.copytree(saved_model, model_dir)
+    (model_dir / "model_info.json").write_bytes(info)
+    return model_dir
+
+
+def test_model_info_file_goes_on_the_card_and_with_the_model(
+    hub: LocalHub, saved_model: Path, tmp_path: Path
+) -> None:
+    info = b'{"architecture": "segformer_b0", "parameters": 3715427, "input_size": 128}'
+    model_dir = _model_with_info(saved_model, tmp_path, info)
+    result = publish.publish_model(
+        model_dir, repo_id=REPO, token=TOKEN, model_info_file="model_info.json"
+    )
+    files = download(hub, REPO, result.commit_id, tmp_path / "cache")
+    assert files["model_info.json"] == info  # published beside saved_model.pb, unchanged
+    readme = files["README.md"]
+    assert _front_matter(readme)["model_details"] == {
+        "architecture": "segformer_b0",
+        "input_size": 128,
+        "parameters": 3715427,
+    }
+    body = readme.decode()
+    assert "## Model" in body
+    assert "| architecture | segformer_b0 |" in body
+    assert "| parameters | 3,715,427 |" in body
+
+
+@pytest.mark.parametrize(
+    ("info", "message"),
+    [
+        (None, "model_info.json is missing from the model directory"),
+        (b"{not json", "is not JSON"),
+        (b'{"layers": [1, 2]}', "flat JSON object of strings and numbers"),
+        (b'["segformer_b0"]', "flat JSON object of strings and numbers"),
+    ],
+)
+def test_unusable_model_info_file_fails_before_any_request(
+    hub: LocalHub, saved_model: Path, tmp_path: Path, info: bytes | None, message: str
+) -> None:
+    model_dir = _model_with_info(saved_model, tmp_path, info or b"")
+    if info is None:
+        (model_dir / "model_info.json").unlink()
+    with pytest.raises(publish.PublishError, match=message):
+        publish.publish_model(
+            model_dir, repo_id=REPO, token=TOKEN, model_info_file="model_info.json"
+        )
     assert hub.stats.requests == 0

@@ -298,3 +298,94 @@ def test_prediction_images_paint_masks_in_the_dataset_spec_colours(tmp_path):
     assert label_panel[0, 1].tolist() == list(colors["background"])
     assert label_panel[1, 0].tolist() == list(colors["border"])
     assert (predicted_panel == np.array(colors["border"], np.uint8)).all()
+
+
+def test_architecture_and_backbone_names_are_validated_with_the_choices():
+    from segmentation_model import architectures
+
+    with pytest.raises(ValueError, match="unet_mobilenetv2, deeplabv3plus, segformer_b0"):
+        Hyperparameters.from_custom_config({"model_architecture": "deeplabv3"})
+    with pytest.raises(ValueError, match="mobilenetv2, resnet50v2"):
+        Hyperparameters.from_custom_config({"backbone": "resnet50"})
+    params = Hyperparameters.from_custom_config({"model_architecture": "segformer_b0"})
+    assert params.model_architecture == architectures.SEGFORMER_B0
+
+
+def _train_one_step(model: keras.Model, jit_compile: bool) -> float:
+    trainer.compile_model(model, 1e-3, PET, jit_compile=jit_compile)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (2, 64, 64, 3)).astype(np.float32)
+    labels = rng.integers(0, PET.num_classes, (2, 64, 64))
+    history = model.fit({IMAGE_KEY: images}, labels, batch_size=2, epochs=1, verbose=0)
+    return history.history["loss"][0]
+
+
+def _slow(name: str):
+    return pytest.param(name, marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize(
+    "name", [_slow("unet_mobilenetv2"), "deeplabv3plus", _slow("segformer_b0")]
+)
+def test_mixed_precision_builds_and_trains_a_step_with_float32_outputs(name):
+    """float16 compute (forced here, on CPU), float32 variables, probabilities and loss."""
+    from segmentation_model import architectures
+
+    model = architectures.build_model(
+        name,
+        64,
+        PET.num_classes,
+        alpha=0.35,
+        decoder_filters=(16, 16, 16, 16),
+        mixed_precision=True,
+    )
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
+    assert model.get_layer("logits").compute_dtype == "float16"
+    assert all(weight.dtype == tf.float32 for weight in model.weights)
+    assert model.output.dtype == tf.float32
+    before = [weight.numpy() for weight in model.get_layer("logits").weights]
+    loss = _train_one_step(model, jit_compile=False)
+    assert isinstance(model.optimizer, keras.mixed_precision.LossScaleOptimizer)
+    assert np.isfinite(loss)
+    # A step either updates the weights or, on float16 gradient overflow, skips the update
+    # and halves the dynamic loss scale: both are the optimizer handling float16 gradients.
+    updated = any(
+        not np.array_equal(b, a.numpy()) for b, a in zip(before, model.get_layer("logits").weights)
+    )
+    scale = float(model.optimizer.loss_scale)
+    assert updated or scale < model.optimizer.initial_scale, scale
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["unet_mobilenetv2", "deeplabv3plus", "segformer_b0"])
+def test_xla_compiled_training_step(name):
+    from segmentation_model import architectures
+
+    model = architectures.build_model(
+        name, 64, PET.num_classes, alpha=0.35, decoder_filters=(16, 16, 16, 16)
+    )
+    loss = _train_one_step(model, jit_compile=True)
+    assert np.isfinite(loss)
+    assert model.jit_compile
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["deeplabv3plus", "segformer_b0"])
+def test_run_fn_trains_and_exports_each_architecture(name, transform_run, tmp_path):
+    from segmentation_model import model_info
+
+    config = {**TINY_TRAINER_CONFIG, "epochs": 1, "model_architecture": name}
+    serving_dir, _ = _run_trainer(transform_run, tmp_path, config, num_steps=2)
+    with open(os.path.join(serving_dir, model_info.MODEL_INFO_FILE)) as f:
+        info = json.load(f)
+    loaded_model = keras.models.load_model(serving_dir, compile=False)
+    assert info[model_info.ARCHITECTURE_KEY] == name
+    assert info[model_info.PARAMETERS_KEY] == loaded_model.count_params()
+    assert info[model_info.NUM_CLASSES_KEY] == PET.num_classes
+    loaded = tf.saved_model.load(serving_dir)
+    image = np.random.default_rng(3).integers(0, 256, (50, 70, 3), np.uint8)
+    outputs = loaded.signatures["serving_default"](
+        image_bytes=tf.constant([encode_image(image, "PNG")])
+    )
+    assert outputs["seg_mask"].shape == (1, 50, 70)
+    assert outputs["probabilities"].shape == (1, 64, 64, PET.num_classes)

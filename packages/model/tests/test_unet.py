@@ -7,7 +7,7 @@ import socket
 import numpy as np
 import pytest
 import tf_keras as keras
-from segmentation_model import unet
+from segmentation_model import architectures, unet
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,9 @@ def test_skip_connections_at_64_32_16_8_4_px(model_128):
 
 def test_encoder_can_be_frozen_and_unfrozen(model_128):
     total = len(model_128.trainable_weights)
-    unet.set_encoder_trainable(model_128, False)
+    architectures.set_encoder_trainable(model_128, architectures.UNET_MOBILENETV2, False)
     frozen = len(model_128.trainable_weights)
-    unet.set_encoder_trainable(model_128, True)
+    architectures.set_encoder_trainable(model_128, architectures.UNET_MOBILENETV2, True)
     assert 0 < frozen < total == len(model_128.trainable_weights)
 
 

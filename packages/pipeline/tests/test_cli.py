@@ -48,6 +48,7 @@ def run_cli(argv: list[str]) -> tuple[subprocess.CompletedProcess, float, float]
         (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
         (["--train-steps", "0"], "train_steps (env SEGPIPE_TRAIN_STEPS, flag --train-steps)"),
         (["--learning-rate", "inf"], "learning_rate (env SEGPIPE_LEARNING_RATE"),
+        (["--model-architecture", "pspnet"], "choose one of: unet_mobilenetv2, deeplabv3plus"),
     ],
 )
 def test_a_bad_flag_answers_in_under_two_seconds_of_cpu(name, flags, message):

@@ -122,6 +122,11 @@ def test_bad_cli_value_exits_with_the_field_named(capsys):
         ({"hf_token_env_var": "hf_abcdef secret"}, "NAME of an environment variable"),
         ({"serving_min_replicas": 3, "serving_max_replicas": 2}, "serving_max_replicas"),
         ({"decoder_filters": (8, 8)}, "decoder_filters"),
+        (
+            {"model_architecture": "segformer"},
+            "model_architecture .*choose one of: unet_mobilenetv2, deeplabv3plus, segformer_b0",
+        ),
+        ({"model_backbone": "xception"}, "model_backbone .*mobilenetv2, resnet50v2"),
     ],
 )
 def test_invalid_values_are_rejected_with_the_field_env_and_flag(changes, message):

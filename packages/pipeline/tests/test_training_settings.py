@@ -55,3 +55,22 @@ def test_bad_training_settings_fail_before_the_pipeline_runs(environ, message):
     config = load_config(environ=environ)
     with pytest.raises(ConfigError, match=f"Invalid training settings: {message}"):
         trainer_custom_config(config, SIDEWALK)
+
+
+def test_architecture_precision_and_xla_settings_reach_the_trainer():
+    config = load_config(
+        environ={
+            "SEGPIPE_MODEL_ARCHITECTURE": "deeplabv3plus",
+            "SEGPIPE_MODEL_BACKBONE": "resnet50v2",
+            "SEGPIPE_MIXED_PRECISION": "true",
+            "SEGPIPE_JIT_COMPILE": "true",
+        }
+    )
+    params = Hyperparameters.from_custom_config(trainer_custom_config(config, SIDEWALK))
+    assert (params.model_architecture, params.backbone) == ("deeplabv3plus", "resnet50v2")
+    assert params.mixed_precision and params.jit_compile
+    defaults = Hyperparameters.from_custom_config(
+        trainer_custom_config(load_config(environ={}), SIDEWALK)
+    )
+    assert defaults.model_architecture == "unet_mobilenetv2"
+    assert not defaults.mixed_precision and not defaults.jit_compile

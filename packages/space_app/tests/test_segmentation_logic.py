@@ -82,6 +82,39 @@ def test_labels_next_to_the_saved_model_win_over_the_template_palette(tmp_path, 
     assert published.overlay_alpha == palette.overlay_alpha  # opacity is the app's choice
 
 
+def test_model_info_keys_are_the_model_packages():
+    """The template cannot import our packages on the Space: its copies must match the owner."""
+    from segmentation_model import model_info
+
+    assert logic.MODEL_INFO_FILE == model_info.MODEL_INFO_FILE
+    assert logic.ARCHITECTURE_KEY == model_info.ARCHITECTURE_KEY
+    assert logic.PARAMETERS_KEY == model_info.PARAMETERS_KEY
+
+
+def test_model_description_from_what_the_trainer_writes(tmp_path):
+    from segmentation_model import model_info
+
+    assert logic.model_description(tmp_path) == ""  # an older model: no file, no line
+    model_info.write_model_info(
+        str(tmp_path),
+        {model_info.ARCHITECTURE_KEY: "segformer_b0", model_info.PARAMETERS_KEY: 3_715_427},
+    )
+    assert logic.model_description(tmp_path) == "Architecture: `segformer_b0`, 3.7 M parameters"
+
+
+@pytest.mark.parametrize(
+    "content", ["{broken", "[1, 2]", '{"parameters": 5}', '{"architecture": 7}']
+)
+def test_unreadable_model_info_gives_no_description(tmp_path, content):
+    (tmp_path / logic.MODEL_INFO_FILE).write_text(content)
+    assert logic.model_description(tmp_path) == ""
+
+
+def test_model_description_escapes_markup(tmp_path):
+    (tmp_path / logic.MODEL_INFO_FILE).write_text('{"architecture": "<img src=x>"}')
+    assert logic.model_description(tmp_path) == "Architecture: `imgsrcx`"
+
+
 # ----------------------------------------------------------------------- preprocessing
 
 

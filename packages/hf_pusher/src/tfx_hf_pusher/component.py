@@ -25,6 +25,7 @@ from tfx_hf_pusher.spec_keys import (
     LABELS_KEY,
     MODEL_BLESSING_KEY,
     MODEL_CARD_KEY,
+    MODEL_INFO_FILE_KEY,
     MODEL_KEY,
     PRIVATE_KEY,
     PUSHED_MODEL_KEY,
@@ -49,6 +50,7 @@ class HFPusherSpec(types.ComponentSpec):
         TOKEN_ENV_VAR_KEY: ExecutionParameter(type=str, optional=True),
         TOKEN_SECRET_KEY: ExecutionParameter(type=str, optional=True),
         MODEL_CARD_KEY: ExecutionParameter(type=dict[str, Any], optional=True),
+        MODEL_INFO_FILE_KEY: ExecutionParameter(type=str, optional=True),
         SPACE_REPO_ID_KEY: ExecutionParameter(type=str, optional=True),
         SPACE_TEMPLATE_KEY: ExecutionParameter(type=str, optional=True),
         SPACE_SDK_KEY: ExecutionParameter(type=str, optional=True),
@@ -91,6 +93,7 @@ class HFPusher(base_component.BaseComponent):
         token_env_var: str = DEFAULT_TOKEN_ENV_VAR,
         token_secret: str | None = None,
         model_card: dict[str, Any] | None = None,
+        model_info_file: str | None = None,
         space_repo_id: str | None = None,
         space_template: str | None = None,
         space_sdk: str = "gradio",
@@ -110,6 +113,9 @@ class HFPusher(base_component.BaseComponent):
             token_env_var: environment variable holding the token where the executor runs.
             token_secret: GCP Secret Manager secret holding the token (wins over the variable).
             model_card: :class:`tfx_hf_pusher.model_card.CardInfo` fields (license, tags, ...).
+            model_info_file: a file of the model directory holding a flat JSON object of facts
+                (architecture, parameter count, ...), shown in the card's Model section and
+                published with the model (the trainer writes it; the name comes from its owner).
             space_repo_id: the Space ``namespace/name``; no Space is published when unset.
             space_template: app directory (local or ``gs://``), required with ``space_repo_id``.
             space_placeholders: field (``repo_id``/``revision``/``repo_url``) -> placeholder.
@@ -136,6 +142,7 @@ class HFPusher(base_component.BaseComponent):
                 TOKEN_ENV_VAR_KEY: token_env_var,
                 TOKEN_SECRET_KEY: token_secret,
                 MODEL_CARD_KEY: model_card,
+                MODEL_INFO_FILE_KEY: model_info_file,
                 SPACE_REPO_ID_KEY: space_repo_id,
                 SPACE_TEMPLATE_KEY: space_template,
                 SPACE_SDK_KEY: space_sdk,

@@ -79,6 +79,7 @@ class Executor(base_executor.BaseExecutor):
             space=space,
             labels=labels,
             class_metrics=class_metrics,
+            model_info_file=exec_properties.get(keys.MODEL_INFO_FILE_KEY) or None,
             token_source=f"the token from Secret Manager ({secret})"
             if secret
             else f"the token in ${env_var}",

@@ -91,6 +91,7 @@ class ModelFacts:
     pipeline: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, Any] | None = None  # the labels file (tfx_hf_pusher.labels)
     class_metrics: Mapping[int, str] = field(default_factory=dict)  # class id -> IoU metric
+    details: Mapping[str, str | int | float] = field(default_factory=dict)  # what the model is
 
 
 def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
@@ -98,6 +99,7 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
     metrics = {k: v for k, v in sorted(facts.metrics.items()) if math.isfinite(v)}
     pipeline = {k: v for k, v in facts.pipeline.items() if _public(f"provenance '{k}'", str(v))}
     training_data = info.training_data if _public("training_data", info.training_data) else ""
+    details = {k: v for k, v in sorted(facts.details.items()) if _public(f"detail '{k}'", str(v))}
     eval_results = [
         EvalResult(
             task_type=info.pipeline_tag or "other",
@@ -119,6 +121,7 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
         eval_results=eval_results or None,
         model_version=facts.version,
         tfx_pipeline=pipeline or None,
+        model_details=details or None,
     )
     body = [f"# {facts.repo_id.split('/')[-1]}", ""]
     if info.description:
@@ -140,6 +143,10 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
         "```",
         "",
     ]
+    if details:
+        body += ["## Model", "", "| detail | value |", "|---|---|"]
+        body += [f"| {name} | {_detail_text(value)} |" for name, value in details.items()]
+        body.append("")
     if facts.signatures:
         body += ["## Serving signatures", ""]
         body += [f"- `{name}`: {text}" for name, text in sorted(facts.signatures.items())]
@@ -189,6 +196,13 @@ def _class_table(
         name = str(entry["name"]).replace("|", "\\|")
         lines.append(f"| {class_id} | {name} | `{color}` | {iou} |")
     return [*lines, ""]
+
+
+def _detail_text(value: str | int | float) -> str:
+    """Integers with thousands separators (parameter counts), the rest as they are."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
 
 
 def describe_signatures(model_dir: str | os.PathLike[str]) -> dict[str, str]:

@@ -19,6 +19,7 @@ committed to the Space's ``main`` branch, pinned to the model commit just pushed
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -132,6 +133,7 @@ def publish_model(
     space: SpaceConfig | None = None,
     labels: Mapping[str, object] | None = None,
     class_metrics: Mapping[int, str] | None = None,
+    model_info_file: str | None = None,
     token_source: str = "the token",  # noqa: S107 (a description, not a secret)
     retry: RetryPolicy | None = None,
 ) -> PublishResult:
@@ -151,6 +153,8 @@ def publish_model(
         labels: the labels file (``tfx_hf_pusher.labels``), published as ``labels.json`` next
             to ``saved_model.pb`` and shown as the card's class table.
         class_metrics: class id -> name of its IoU metric in ``metrics``, for the class table.
+        model_info_file: name of a file in ``model_dir`` holding a flat JSON object of facts
+            about the model (architecture, parameter count, ...) for the card's Model section.
         token_source: where the token came from, named in auth errors (never the value).
         retry: retry bound and per-request timeouts.
 
@@ -183,6 +187,7 @@ def publish_model(
                 pipeline=dict(pipeline or {}),
                 labels=labels,
                 class_metrics=dict(class_metrics or {}),
+                details=read_model_details(local_dir, model_info_file) if model_info_file else {},
             ),
         )
         files: dict[str, bytes | str] = {rel: str(path) for rel, path in walk_files(local_dir)}
@@ -213,6 +218,28 @@ def publish_model(
     space_url = f"{endpoint}/spaces/{space.repo_id}"
     logger.info("Space %s now serves model commit %s", space_url, commit_id)
     return PublishResult(repo_id, version, branch, commit_id, repo_url, space_url, space_commit)
+
+
+def read_model_details(model_dir: Path, file_name: str) -> dict[str, str | int | float]:
+    """The flat JSON object ``file_name`` in ``model_dir``; PublishError when absent or not one."""
+    path = model_dir / file_name
+    if not path.is_file():
+        raise PublishError(
+            f"{file_name} is missing from the model directory (model_info_file names it); "
+            "re-export the model, or leave model_info_file unset"
+        )
+    try:
+        details = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PublishError(f"{file_name} in the model directory is not JSON: {error}") from None
+    if not isinstance(details, dict) or not all(
+        isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        for value in details.values()
+    ):
+        raise PublishError(
+            f"{file_name} must hold a flat JSON object of strings and numbers, got {details!r}"
+        )
+    return details
 
 
 def _publish_space(

@@ -18,6 +18,7 @@ ENDPOINT_KEY = "endpoint"
 TOKEN_ENV_VAR_KEY = "token_env_var"  # noqa: S105 (the name of a variable, not a token)
 TOKEN_SECRET_KEY = "token_secret"  # noqa: S105 (the name of a secret, not a token)
 MODEL_CARD_KEY = "model_card"
+MODEL_INFO_FILE_KEY = "model_info_file"
 SPACE_REPO_ID_KEY = "space_repo_id"
 SPACE_TEMPLATE_KEY = "space_template"
 SPACE_SDK_KEY = "space_sdk"

@@ -1,4 +1,6 @@
-"""TFX Trainer module (generic executor): `run_fn` trains the UNet and exports the SavedModel.
+"""TFX Trainer module (generic executor): `run_fn` trains a model and exports the SavedModel.
+
+The model is one of `architectures.ARCHITECTURES` (custom_config `model_architecture`).
 
 Hyperparameters come from the Trainer's `custom_config` (keys and defaults: `Hyperparameters`);
 keys starting with `ai_platform_` belong to TFX's Vertex/AI Platform Trainer and are ignored,
@@ -28,7 +30,7 @@ from segmentation_data_prep.dataset_spec import DatasetSpec, DatasetSpecError
 from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
-from segmentation_model import class_balance, losses, signatures, unet
+from segmentation_model import architectures, class_balance, losses, model_info, signatures
 from segmentation_model.augmentation import AugmentOptions, augment_batch
 from segmentation_model.metrics import MEAN_IOU, segmentation_metrics
 from segmentation_model.phase_times import PHASES_FILE, PhaseTimes
@@ -49,10 +51,12 @@ class Hyperparameters:
     epochs: Keras epochs over train_args.num_steps steps (metrics and TensorBoard per epoch).
     batch_size / eval_batch_size: examples per training / evaluation step.
     learning_rate: Adam learning rate (whole network, or the decoder during warm-up).
-    alpha: MobileNetV2 width multiplier (0.35 is ~4x cheaper than 1.0).
-    encoder_weights: None (random init, works offline), "imagenet" (needs network) or the
-        path of a local MobileNetV2 no-top .h5 weights file.
-    decoder_filters: filters of the four decoder stages, from 1/16 to 1/2 resolution.
+    model_architecture: one of `architectures.ARCHITECTURES` (UNet, DeepLabV3+, SegFormer-B0).
+    backbone: DeepLabV3+'s encoder, one of `architectures.DEEPLAB_BACKBONES`.
+    alpha: MobileNetV2 width multiplier (UNet, DeepLabV3+ on MobileNetV2; 0.35 is ~4x cheaper).
+    encoder_weights: None (random init, works offline), the path of a local encoder weights
+        file (.h5, see each architecture's builder), or "imagenet" (UNet only, needs network).
+    decoder_filters: filters of the UNet's four decoder stages, from 1/16 to 1/2 resolution.
     dropout: dropout before the classifier (0 disables).
     warmup_epochs: with pretrained encoder_weights, train only the decoder for this many
         epochs, then unfreeze the encoder and continue at fine_tune_learning_rate (0: no freeze).
@@ -69,7 +73,9 @@ class Hyperparameters:
     early_stopping_patience: stop after this many epochs without a better validation mean
         IoU and keep the best epoch's weights (0: train all epochs, keep the last).
     shuffle_buffer_size: training examples shuffled together (each ~250 KB at 128 px).
-    mixed_precision: float16 compute on a GPU (ignored, with a warning, without one).
+    mixed_precision: float16 compute on a GPU (ignored, with a warning, without one); the
+        probabilities and the loss stay float32.
+    jit_compile: compile the training step with XLA (slow to compile on CPU: off by default).
     seed: seed of weights init, shuffling and augmentation.
     deterministic: TF op determinism on top of the seeds (identical metrics run to run on one
         machine, at some cost in speed): what the pull-request model check relies on.
@@ -81,6 +87,8 @@ class Hyperparameters:
     batch_size: int = 16
     eval_batch_size: int = 16
     learning_rate: float = 1e-3
+    model_architecture: str = architectures.DEFAULT_ARCHITECTURE
+    backbone: str = architectures.DEEPLAB_BACKBONES[0]
     alpha: float = 1.0
     encoder_weights: str | None = None
     decoder_filters: tuple[int, ...] = (256, 128, 64, 32)
@@ -99,6 +107,7 @@ class Hyperparameters:
     early_stopping_patience: int = 0
     shuffle_buffer_size: int = 256
     mixed_precision: bool = False
+    jit_compile: bool = False
     seed: int = 0
     deterministic: bool = False
     dataset_spec: dict[str, Any] | None = None
@@ -120,6 +129,8 @@ class Hyperparameters:
         if "decoder_filters" in config:
             config["decoder_filters"] = tuple(config["decoder_filters"])
         params = cls(**config)
+        architectures.check_architecture(params.model_architecture)
+        architectures.check_backbone(params.backbone)
         if params.epochs < 1 or params.batch_size < 1 or params.eval_batch_size < 1:
             raise ValueError(f"epochs and batch sizes must be >= 1, got {params}")
         if params.loss not in losses.LOSSES:
@@ -284,24 +295,22 @@ def _distribution_strategy() -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
-def _build_model(params: Hyperparameters, image_size: int, num_classes: int) -> keras.Model:
+def build_model(params: Hyperparameters, image_size: int, num_classes: int) -> keras.Model:
+    """The configured architecture; mixed precision only where a GPU makes it pay."""
     use_mixed = params.mixed_precision and bool(tf.config.list_physical_devices("GPU"))
     if params.mixed_precision and not use_mixed:
         logger.warning("mixed_precision needs a GPU; training in float32 on CPU")
-    previous_policy = keras.mixed_precision.global_policy()
-    if use_mixed:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        return unet.build_unet(
-            num_classes=num_classes,
-            image_size=image_size,
-            alpha=params.alpha,
-            encoder_weights=params.encoder_weights,
-            decoder_filters=params.decoder_filters,
-            dropout=params.dropout,
-        )
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
+    return architectures.build_model(
+        params.model_architecture,
+        image_size,
+        num_classes,
+        params.encoder_weights,
+        mixed_precision=use_mixed,
+        alpha=params.alpha,
+        decoder_filters=params.decoder_filters,
+        dropout=params.dropout,
+        backbone=params.backbone,
+    )
 
 
 def early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
@@ -320,13 +329,18 @@ def compile_model(
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
     spec: DatasetSpec,
     loss: keras.losses.Loss | None = None,
+    jit_compile: bool = False,
 ) -> None:
     """Adam, the given loss (default: plain cross-entropy without the void pixels) and the
-    segmentation metrics of the spec's classes."""
+    segmentation metrics of the spec's classes.
+
+    Under a mixed_float16 model policy Keras wraps Adam in a LossScaleOptimizer.
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=loss or losses.SegmentationLoss(losses.CROSS_ENTROPY, void_label=spec.void_label),
         metrics=segmentation_metrics(spec.class_names, spec.void_label),
+        jit_compile=jit_compile,
     )
 
 
@@ -376,13 +390,14 @@ def run_fn(fn_args: FnArgs) -> None:
     first_stage_epochs = params.warmup_epochs if freeze_first else params.epochs
     strategy = _distribution_strategy()
     with phases.measure("build model"), strategy.scope():
-        model = _build_model(params, image_size, spec.num_classes)
-        unet.set_encoder_trainable(model, not freeze_first)
+        model = build_model(params, image_size, spec.num_classes)
+        architectures.set_encoder_trainable(model, params.model_architecture, not freeze_first)
         compile_model(
             model,
             learning_rate(params, params.learning_rate, steps_per_epoch * first_stage_epochs),
             spec,
             loss,
+            params.jit_compile,
         )
 
     tf.io.gfile.makedirs(fn_args.model_run_dir)
@@ -410,13 +425,14 @@ def run_fn(fn_args: FnArgs) -> None:
         if freeze_first:
             model.fit(epochs=params.warmup_epochs, **fit_args)
             with strategy.scope():
-                unet.set_encoder_trainable(model, True)
+                architectures.set_encoder_trainable(model, params.model_architecture, True)
                 fine_tune_steps = steps_per_epoch * (params.epochs - params.warmup_epochs)
                 compile_model(
                     model,
                     learning_rate(params, params.fine_tune_learning_rate, fine_tune_steps),
                     spec,
                     loss,
+                    params.jit_compile,
                 )
             model.fit(initial_epoch=params.warmup_epochs, epochs=params.epochs, **fit_args)
         else:
@@ -425,4 +441,7 @@ def run_fn(fn_args: FnArgs) -> None:
         serving_signatures = signatures.build_signatures(model, tf_transform_output)
     with phases.measure("export: save"):
         signatures.save_serving_model(model, serving_signatures, fn_args.serving_model_dir)
+        model_info.write_model_info(
+            fn_args.serving_model_dir, model_info.describe(model, params.model_architecture)
+        )
     phases.write(os.path.join(fn_args.model_run_dir, PHASES_FILE))

@@ -134,8 +134,3 @@ def build_unet(
     )
     probabilities = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
     return keras.Model(inputs, probabilities, name="unet_mobilenetv2")
-
-
-def set_encoder_trainable(model: keras.Model, trainable: bool) -> None:
-    """Freeze or unfreeze the encoder (recompile afterwards for it to take effect)."""
-    model.get_layer(ENCODER_NAME).trainable = trainable

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
+from segmentation_model import architectures  # names only: imports no TensorFlow
 from tfx_hf_pusher.endpoints import endpoint_problem
 
 ENV_PREFIX = "SEGPIPE_"
@@ -194,11 +195,29 @@ class PipelineConfig:
         "Reproducible training: fixed seeds, TF op determinism, fixed data order (same machine, "
         "same commit -> identical metrics; slower). On in CI and the model check.",
     )
+    model_architecture: str = _setting(
+        architectures.DEFAULT_ARCHITECTURE,
+        "Model: " + ", ".join(architectures.ARCHITECTURES) + " (UNet on MobileNetV2, DeepLabV3+, "
+        "SegFormer-B0; compare them with packages/model/benchmarks/benchmark_architectures.py).",
+    )
+    model_backbone: str = _setting(
+        architectures.DEEPLAB_BACKBONES[0],
+        "DeepLabV3+ encoder: " + ", ".join(architectures.DEEPLAB_BACKBONES) + ".",
+    )
     model_alpha: float = _setting(
-        0.35, "MobileNetV2 encoder width multiplier (0.35 is ~4x cheaper than 1.0)."
+        0.35,
+        "MobileNetV2 encoder width multiplier of the UNet and DeepLabV3+ (0.35 is ~4x cheaper "
+        "than 1.0).",
     )
     decoder_filters: tuple[int, ...] = _setting(
         (64, 32, 16, 8), "Filters of the four UNet decoder stages (comma-separated)."
+    )
+    mixed_precision: bool = _setting(
+        False,
+        "float16 compute with float32 probabilities and loss (needs a GPU; ignored on CPU).",
+    )
+    jit_compile: bool = _setting(
+        False, "Compile the training step with XLA (long compile on CPU, for accelerators)."
     )
     min_mean_iou: float = _setting(
         0.2, "Blessing: absolute lower bound on mean IoU (the first model must reach it)."
@@ -269,6 +288,14 @@ class PipelineConfig:
                 errors.append(_problem(name, f"must be in [0, 1], got {getattr(self, name)}"))
         if self.learning_rate <= 0:
             errors.append(_problem("learning_rate", "must be > 0"))
+        try:
+            architectures.check_architecture(self.model_architecture)
+        except ValueError as error:
+            errors.append(_problem("model_architecture", str(error)))
+        try:
+            architectures.check_backbone(self.model_backbone)
+        except ValueError as error:
+            errors.append(_problem("model_backbone", str(error)))
         if self.model_alpha <= 0:
             errors.append(_problem("model_alpha", "must be > 0"))
         if len(self.decoder_filters) != 4 or min(self.decoder_filters, default=0) < 1:

@@ -18,7 +18,7 @@ import tensorflow_model_analysis as tfma
 from google.protobuf.wrappers_pb2 import BoolValue
 from segmentation_data_prep import record_format
 from segmentation_data_prep.dataset_spec import DatasetSpec
-from segmentation_model import evaluation, metrics, trainer, transform
+from segmentation_model import evaluation, metrics, model_info, trainer, transform
 from tfx import v1 as tfx
 from tfx.components import DistributionValidator  # not (yet) in tfx.v1 in TFX 1.16
 
@@ -97,7 +97,11 @@ def trainer_custom_config(config: PipelineConfig, spec: DatasetSpec) -> dict[str
         "batch_size": config.batch_size,
         "eval_batch_size": config.eval_batch_size,
         "learning_rate": config.learning_rate,
+        "model_architecture": config.model_architecture,
+        "backbone": config.model_backbone,
         "alpha": config.model_alpha,
+        "mixed_precision": config.mixed_precision,
+        "jit_compile": config.jit_compile,
         "decoder_filters": list(config.decoder_filters),
         "deterministic": config.deterministic,
         **{name: getattr(config, name) for name in _TRAINING_QUALITY_SETTINGS},
@@ -339,6 +343,7 @@ def hf_pusher_component(
             if on_vertex
             else None
         ),
+        model_info_file=model_info.MODEL_INFO_FILE,  # the trainer writes it beside the model
         # No model_card: TFX 1.16 JSON-decodes every value of a dict parameter, so its text
         # fields fail to parse under LocalDagRunner; HFPusher's default card is used.
         labels=spec.labels_json(),

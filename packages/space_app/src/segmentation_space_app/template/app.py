@@ -106,9 +106,13 @@ class OverlayImage(gr.Image):
 
 
 def build_demo(
-    model: SegmentationModel, palette: logic.Palette, source: logic.ModelSource
+    model: SegmentationModel,
+    palette: logic.Palette,
+    source: logic.ModelSource,
+    description: str = "",
 ) -> gr.Blocks:
-    """The UI: upload -> colour overlay at the original size, legend, area shares, examples."""
+    """The UI: upload -> colour overlay at the original size, legend, area shares, examples.
+    `description` (logic.model_description) says which architecture is served."""
 
     def segment(image_path: str | None) -> tuple[np.ndarray, dict[str, float], str]:
         if not image_path:
@@ -145,7 +149,8 @@ def build_demo(
             f"Upload a photo: the model labels every pixel as one of {len(palette.names)} "
             f"classes: {', '.join(palette.names)}.\n\n"
             f"Model: [{source.repo_id}]({source.url}) at revision "
-            f"[`{source.short_revision}`]({source.url}/tree/{source.revision})",
+            f"[`{source.short_revision}`]({source.url}/tree/{source.revision})"
+            + (f"\n\n{description}" if description else ""),
             elem_id="model-info",
         )
         with gr.Row():
@@ -193,7 +198,9 @@ def main() -> None:
     logger.info("Class names and colours from %s: %s", palette_path.name, ", ".join(palette.names))
     model = SegmentationModel(saved_model_dir)
     logger.info("Serving %s at revision %s", source.repo_id, source.revision)
-    demo = build_demo(model, palette, source).queue(max_size=queue_max_size)
+    description = logic.model_description(saved_model_dir)
+    logger.info("Model: %s", description or f"no {logic.MODEL_INFO_FILE} published with it")
+    demo = build_demo(model, palette, source, description).queue(max_size=queue_max_size)
     demo.launch(max_file_size=MAX_UPLOAD_SIZE)
 
 

@@ -23,6 +23,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 PALETTE_FILE = "palette.json"  # the template's fallback labels, plus the overlay's opacity
 LABELS_FILE = "labels.json"  # published with the model, next to saved_model.pb
+# What the model is (architecture, parameter count), also next to saved_model.pb: written by
+# segmentation_model.model_info (MODEL_INFO_FILE, ARCHITECTURE_KEY, PARAMETERS_KEY).
+MODEL_INFO_FILE = "model_info.json"
+ARCHITECTURE_KEY = "architecture"
+PARAMETERS_KEY = "parameters"
 MIN_SIDE = 32  # below this the model's resize turns the image into a few blurred pixels
 MAX_WORKING_PIXELS = 4096 * 4096  # larger images are downscaled to this before inference
 MAX_INPUT_PIXELS = 100_000_000  # refused outright: decoding alone would need gigabytes
@@ -154,6 +159,25 @@ def palette_for_model(
     if not labels_path.is_file():
         return fallback, fallback_path
     return load_palette(labels_path, overlay_alpha=fallback.overlay_alpha), labels_path
+
+
+def model_description(saved_model_dir: str | Path) -> str:
+    """One line on what the model is, from model_info.json next to its saved_model.pb:
+    e.g. "Architecture: `segformer_b0`, 3.7 M parameters". Empty when the file is absent or
+    unreadable (an older model): the app serves it all the same."""
+    path = Path(saved_model_dir) / MODEL_INFO_FILE
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return ""
+    if not isinstance(info, dict) or not isinstance(info.get(ARCHITECTURE_KEY), str):
+        return ""
+    name = re.sub(r"[^\w.+-]", "", info[ARCHITECTURE_KEY])[:64]  # a name, never markup
+    text = f"Architecture: `{name}`"
+    parameters = info.get(PARAMETERS_KEY)
+    if isinstance(parameters, int) and not isinstance(parameters, bool) and parameters > 0:
+        text += f", {parameters / 1e6:.1f} M parameters"
+    return text
 
 
 # ---------------------------------------------------------------------- model source
