@@ -44,3 +44,25 @@ def test_demo_does_not_reuse_data_after_a_failed_rerun(tmp_path, capsys):
     data_dir = prepare_data(config, 6, seed=0)
     assert "reusing" not in capsys.readouterr().out  # ran again rather than trust the stamp
     assert data_dir == config.data_location(TARGET_LOCAL)
+
+
+def test_demo_does_not_reuse_records_of_an_earlier_record_format(tmp_path, capsys):
+    """Records from before a schema change (e.g. without the drift features) would stop the
+    pipeline at the anomalies gate: the demo writes them again instead of reusing them."""
+    import json
+    from pathlib import Path
+
+    from segmentation_pipeline import demo
+    from segmentation_pipeline.demo import prepare_data
+
+    config = PipelineConfig(local_dir=str(tmp_path))
+    data_dir = prepare_data(config, 6, seed=0)
+    stamp_path = Path(data_dir) / demo._STAMP
+    stamp = json.loads(stamp_path.read_text())
+    stamp["record_schema"] = "0" * 16  # as written under another schema.pbtxt
+    stamp_path.write_text(json.dumps(stamp))
+    capsys.readouterr()
+    assert prepare_data(config, 6, seed=0) == data_dir
+    assert "reusing" not in capsys.readouterr().out
+    prepare_data(config, 6, seed=0)
+    assert "reusing" in capsys.readouterr().out  # and the new stamp is reused as usual

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -65,15 +66,17 @@ def prepare_data(
 
     `hub`: the running LocalHub, for a dataset read from a Hub dataset repo.
     """
-    from segmentation_data_prep import beam_job
+    from segmentation_data_prep import beam_job, record_format
     from segmentation_data_prep.report import IncompleteOutputError, require_complete_output
 
     from segmentation_pipeline.demo_datasets import write_source
 
     data_dir = Path(config.data_location(TARGET_LOCAL))
+    # The schema's digest stands for the record format: records written before it changed (e.g.
+    # without the drift features) would stop the pipeline at the anomalies gate, not be reused.
+    schema = hashlib.sha256(Path(record_format.schema_path()).read_bytes()).hexdigest()[:16]
     stamp = {"num_images": num_images, "seed": seed, "image_size": config.image_size}
-    if dataset is not PET_SYNTHETIC:  # the Pet stamp predates datasets: keep it valid
-        stamp["dataset"] = dataset.name
+    stamp.update(dataset=dataset.name, record_schema=schema)
     stamp_path = data_dir / _STAMP
     if stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp:
         try:
