@@ -36,6 +36,17 @@ def test_iou_accuracy_by_hand():
     assert scores.pixel_accuracy == pytest.approx(5 / 6)
 
 
+def test_void_class_has_no_iou_even_when_predicted():
+    # void (0) never labelled but predicted for 2 pixels of class a; a: 2 of 4 right, b: 3 of 3.
+    true = np.array([1, 1, 1, 1, 2, 2, 2, 0])
+    predicted = np.array([0, 0, 1, 1, 2, 2, 2, 1])
+    scores = Scores(("void", "a", "b"), confusion_matrix(true, predicted, 3, 0), 1, void_label=0)
+    assert math.isnan(scores.class_iou["void"])
+    assert scores.class_iou["a"] == pytest.approx(2 / 4)  # 2 / (4 true + 2 predicted - 2)
+    assert scores.mean_iou == pytest.approx((2 / 4 + 3 / 3) / 2)
+    assert scores.pixel_accuracy == pytest.approx(5 / 7)
+
+
 def test_out_of_range_predictions_are_clipped_not_dropped():
     counts = confusion_matrix(np.array([0, 1]), np.array([7, -1]), 2)
     assert counts.sum() == 2

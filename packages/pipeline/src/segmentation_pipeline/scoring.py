@@ -17,11 +17,17 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Scores:
-    """Pixel counts and the metrics derived from them (classes absent everywhere: IoU nan)."""
+    """Pixel counts and the metrics derived from them (classes absent everywhere: IoU nan).
+
+    The void class has no IoU (nan), even where the model predicts it: its labelled pixels are
+    never scored, so counting it would lower the mean by a class nobody can be right about. The
+    Keras and TFMA metrics (`segmentation_model.metrics`) leave it out the same way.
+    """
 
     class_names: tuple[str, ...]
     confusion: np.ndarray  # [true, predicted] pixel counts, void pixels excluded
     examples: int
+    void_label: int | None = None
 
     @property
     def class_iou(self) -> dict[str, float]:
@@ -29,6 +35,8 @@ class Scores:
         union = self.confusion.sum(0) + self.confusion.sum(1) - true_positive
         with np.errstate(invalid="ignore", divide="ignore"):
             iou = np.where(union > 0, true_positive / union, np.nan)
+        if self.void_label is not None:
+            iou[self.void_label] = np.nan
         return dict(zip(self.class_names, iou.tolist()))
 
     @property
@@ -91,4 +99,4 @@ def score_serving_model(
         predicted = serve(image_bytes=tf.constant([encoded]))["seg_mask"][0].numpy()
         confusion += confusion_matrix(record.mask, predicted, len(class_names), void_label)
         examples += 1
-    return Scores(tuple(class_names), confusion, examples)
+    return Scores(tuple(class_names), confusion, examples, void_label)
