@@ -20,8 +20,10 @@ from tfx_hf_pusher.credentials import DEFAULT_TOKEN_ENV_VAR
 from tfx_hf_pusher.labels import check_labels
 from tfx_hf_pusher.spec_keys import (
     CLASS_METRICS_KEY,
+    DRIFT_KEY,
     ENDPOINT_KEY,
     EVALUATION_KEY,
+    EXAMPLES_KEY,
     LABELS_KEY,
     MODEL_BLESSING_KEY,
     MODEL_CARD_KEY,
@@ -64,6 +66,8 @@ class HFPusherSpec(types.ComponentSpec):
         MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
         MODEL_BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
         EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
+        EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples, optional=True),
+        DRIFT_KEY: ChannelParameter(type=standard_artifacts.ExampleAnomalies, optional=True),
     }
     OUTPUTS = {
         PUSHED_MODEL_KEY: ChannelParameter(type=standard_artifacts.PushedModel),
@@ -88,6 +92,8 @@ class HFPusher(base_component.BaseComponent):
         *,
         model_blessing: types.BaseChannel | None = None,
         evaluation: types.BaseChannel | None = None,
+        examples: types.BaseChannel | None = None,
+        drift: types.BaseChannel | None = None,
         private: bool = True,
         endpoint: str | None = None,
         token_env_var: str = DEFAULT_TOKEN_ENV_VAR,
@@ -109,6 +115,9 @@ class HFPusher(base_component.BaseComponent):
             repo_id: model repo ``namespace/name``; created (with ``private``) if missing.
             model_blessing: Evaluator's ``blessing``; an unblessed model is not pushed.
             evaluation: Evaluator's ``evaluation``; its overall metrics go on the model card.
+            examples: the Examples the model was trained on; their spans go on the card.
+            drift: a DistributionValidator's ``anomalies`` for the newest data; every measured
+                distance goes on the card (the drift that led to this version).
             endpoint: Hub URL; default ``$HF_ENDPOINT`` of the executor, else huggingface.co.
             token_env_var: environment variable holding the token where the executor runs.
             token_secret: GCP Secret Manager secret holding the token (wins over the variable).
@@ -135,6 +144,8 @@ class HFPusher(base_component.BaseComponent):
                 MODEL_KEY: model,
                 MODEL_BLESSING_KEY: model_blessing,
                 EVALUATION_KEY: evaluation,
+                EXAMPLES_KEY: examples,
+                DRIFT_KEY: drift,
                 PUSHED_MODEL_KEY: types.Channel(type=standard_artifacts.PushedModel),
                 REPO_ID_KEY: repo_id,
                 PRIVATE_KEY: int(private),

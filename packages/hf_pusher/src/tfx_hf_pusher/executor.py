@@ -20,6 +20,7 @@ from tfx.utils import path_utils
 from tfx_hf_pusher import credentials, publish
 from tfx_hf_pusher import spec_keys as keys
 from tfx_hf_pusher.model_card import CardInfo, read_tfma_metrics
+from tfx_hf_pusher.training_data import read_drift, training_spans
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ class Executor(base_executor.BaseExecutor):
         token = credentials.resolve_token(env_var, secret)
         evaluations = input_dict.get(keys.EVALUATION_KEY) or []
         metrics = read_tfma_metrics(evaluations[0].uri) if evaluations else {}
+        spans = training_spans(_span(a) for a in input_dict.get(keys.EXAMPLES_KEY) or [])
+        drift_inputs = input_dict.get(keys.DRIFT_KEY)
+        drift = read_drift(drift_inputs[0].uri) if drift_inputs else None
         space = None
         if exec_properties.get(keys.SPACE_REPO_ID_KEY):
             space = publish.SpaceConfig(
@@ -80,6 +84,8 @@ class Executor(base_executor.BaseExecutor):
             labels=labels,
             class_metrics=class_metrics,
             model_info_file=exec_properties.get(keys.MODEL_INFO_FILE_KEY) or None,
+            training_spans=spans,
+            drift=drift,
             token_source=f"the token from Secret Manager ({secret})"
             if secret
             else f"the token in ${env_var}",
@@ -100,6 +106,13 @@ class Executor(base_executor.BaseExecutor):
         if self._context is not None and self._context.pipeline_node is not None:
             facts["component"] = self._context.pipeline_node.node_info.id
         return facts
+
+
+def _span(examples: types.Artifact) -> int | None:
+    """ExampleGen's span of an Examples artifact (ML Metadata may hold it as a custom property)."""
+    if examples.has_custom_property("span"):
+        return examples.get_int_custom_property("span")
+    return examples.span if examples.has_property("span") else None
 
 
 def _json_dict(value: Any) -> dict[str, Any]:

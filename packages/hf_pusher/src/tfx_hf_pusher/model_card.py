@@ -17,6 +17,8 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from tfx_hf_pusher.training_data import DriftMeasurement, drift_lines
+
 logger = logging.getLogger(__name__)
 
 BASE_TAGS = ("tfx", "tensorflow", "saved_model")
@@ -92,6 +94,8 @@ class ModelFacts:
     labels: Mapping[str, Any] | None = None  # the labels file (tfx_hf_pusher.labels)
     class_metrics: Mapping[int, str] = field(default_factory=dict)  # class id -> IoU metric
     details: Mapping[str, str | int | float] = field(default_factory=dict)  # what the model is
+    training_spans: Sequence[int] = ()  # the data spans it was trained on
+    drift: Sequence[DriftMeasurement] | None = None  # None: drift was not measured
 
 
 def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
@@ -122,6 +126,10 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
         model_version=facts.version,
         tfx_pipeline=pipeline or None,
         model_details=details or None,
+        training_spans=list(facts.training_spans) or None,
+        drifted_features=(
+            sorted({m.feature for m in facts.drift if m.drifted}) if facts.drift else None
+        ),
     )
     body = [f"# {facts.repo_id.split('/')[-1]}", ""]
     if info.description:
@@ -153,10 +161,15 @@ def build_model_card(info: CardInfo, facts: ModelFacts) -> str:
         body.append("")
     if facts.labels:
         body += _class_table(facts.labels, facts.class_metrics, metrics)
-    if training_data or info.datasets:
+    spans = ", ".join(str(span) for span in facts.training_spans)
+    spans_item = f"data spans {spans}" if len(facts.training_spans) > 1 else f"data span {spans}"
+    if training_data or info.datasets or spans:
         body += ["## Training data", ""]
         body += [f"- {item}" for item in (training_data, *info.datasets) if item]
+        body += [f"- {spans_item}"] if spans else []
         body.append("")
+    if facts.drift is not None:
+        body += drift_lines(facts.drift)
     if metrics:
         body += [f"## Evaluation ({info.eval_dataset})", "", "| metric | value |", "|---|---|"]
         body += [f"| {name} | {value:.4f} |" for name, value in metrics.items()]

@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from tfx_hf_pusher.hub_client import HubClient, RetryPolicy
 from tfx_hf_pusher.labels import LABELS_FILE, labels_file
 from tfx_hf_pusher.model_card import CardInfo, ModelFacts, build_model_card, describe_signatures
 from tfx_hf_pusher.sources import load_template, local_copy, render_template, walk_files
+from tfx_hf_pusher.training_data import DriftMeasurement
 
 __all__ = [
     "DEFAULT_PLACEHOLDERS",
@@ -134,6 +135,8 @@ def publish_model(
     labels: Mapping[str, object] | None = None,
     class_metrics: Mapping[int, str] | None = None,
     model_info_file: str | None = None,
+    training_spans: Sequence[int] = (),
+    drift: Sequence[DriftMeasurement] | None = None,
     token_source: str = "the token",  # noqa: S107 (a description, not a secret)
     retry: RetryPolicy | None = None,
 ) -> PublishResult:
@@ -155,6 +158,9 @@ def publish_model(
         class_metrics: class id -> name of its IoU metric in ``metrics``, for the class table.
         model_info_file: name of a file in ``model_dir`` holding a flat JSON object of facts
             about the model (architecture, parameter count, ...) for the card's Model section.
+        training_spans: the data spans the model was trained on, for the card.
+        drift: the drift measured on the newest data before training, for the card (None:
+            not measured; empty: measured, with no earlier data to compare with).
         token_source: where the token came from, named in auth errors (never the value).
         retry: retry bound and per-request timeouts.
 
@@ -188,6 +194,8 @@ def publish_model(
                 labels=labels,
                 class_metrics=dict(class_metrics or {}),
                 details=read_model_details(local_dir, model_info_file) if model_info_file else {},
+                training_spans=tuple(training_spans),
+                drift=tuple(drift) if drift is not None else None,
             ),
         )
         files: dict[str, bytes | str] = {rel: str(path) for rel, path in walk_files(local_dir)}

@@ -9,6 +9,8 @@ from __future__ import annotations
 MODEL_KEY = "model"
 MODEL_BLESSING_KEY = "model_blessing"
 EVALUATION_KEY = "evaluation"
+EXAMPLES_KEY = "examples"  # the Examples the model was trained on (their spans)
+DRIFT_KEY = "drift"  # a DistributionValidator's anomalies: the drift before training
 PUSHED_MODEL_KEY = "pushed_model"
 
 # Execution parameters.

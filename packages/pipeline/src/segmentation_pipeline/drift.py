@@ -10,14 +10,13 @@ answer to it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from segmentation_data_prep import record_format
 
 # Compared splits (new span, previous span): train, the larger sample of each span.
 SPLIT_PAIR = ("train", "train")
-_ANOMALIES_FILE = "SchemaDiff.pb"
+_JENSEN_SHANNON = "jensen_shannon_divergence"  # TFDV's measurement type, as training_data names it
 
 
 @dataclass(frozen=True)
@@ -84,35 +83,33 @@ def validator_config(threshold: float):
 
 
 def drift_from_anomalies(anomalies, split_pair: str = "") -> DriftResult:
-    """The measured distances of an Anomalies proto (TFDV's `drift_skew_info`), feature order
-    as in `record_format.DRIFT_FEATURE_KEYS`."""
-    from tensorflow_metadata.proto.v0 import anomalies_pb2
+    """The Jensen-Shannon distances of an Anomalies proto, feature order as in
+    `record_format.DRIFT_FEATURE_KEYS`."""
+    from tfx_hf_pusher.training_data import drift_measurements
 
-    jsd = anomalies_pb2.DriftSkewInfo.Measurement.JENSEN_SHANNON_DIVERGENCE
-    measured = {}
-    for info in anomalies.drift_skew_info:
-        for measurement in info.drift_measurements:
-            if measurement.type == jsd:
-                name = ".".join(info.path.step)
-                measured[name] = FeatureDrift(name, measurement.value, measurement.threshold)
-    order = {key: index for index, key in enumerate(record_format.DRIFT_FEATURE_KEYS)}
-    features = sorted(
-        measured.values(), key=lambda f: (order.get(f.feature, len(order)), f.feature)
-    )
-    return DriftResult(split_pair or split_pair_name(), tuple(features))
+    return _jensen_shannon(drift_measurements(anomalies, split_pair or split_pair_name()))
 
 
 def read_drift(anomalies_uri: str) -> DriftResult:
     """The DistributionValidator's result at `anomalies_uri` (no features: no previous span)."""
-    import tensorflow as tf
-    from tensorflow_metadata.proto.v0 import anomalies_pb2
+    from tfx_hf_pusher import training_data
 
-    path = os.path.join(anomalies_uri, f"SplitPair-{split_pair_name()}", _ANOMALIES_FILE)
-    if not tf.io.gfile.exists(path):
-        return DriftResult(split_pair_name(), ())
-    with tf.io.gfile.GFile(path, "rb") as handle:
-        anomalies = anomalies_pb2.Anomalies.FromString(handle.read())
-    return drift_from_anomalies(anomalies)
+    pair = split_pair_name()
+    measured = training_data.read_drift(anomalies_uri)
+    return _jensen_shannon(m for m in measured if m.split_pair == pair)
+
+
+def _jensen_shannon(measurements) -> DriftResult:
+    measured = {
+        m.feature: FeatureDrift(m.feature, m.value, m.threshold)
+        for m in measurements
+        if m.measure == _JENSEN_SHANNON
+    }
+    order = {key: index for index, key in enumerate(record_format.DRIFT_FEATURE_KEYS)}
+    features = sorted(
+        measured.values(), key=lambda f: (order.get(f.feature, len(order)), f.feature)
+    )
+    return DriftResult(split_pair_name(), tuple(features))
 
 
 def drift_lines(result: DriftResult) -> dict[str, str]:

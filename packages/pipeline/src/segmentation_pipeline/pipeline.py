@@ -271,7 +271,16 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
     pusher = pusher.with_id(PUSHER)
 
     hf_pusher = (
-        hf_pusher_component(config, target, spec, evaluator.outputs["evaluation"], **blessed)
+        hf_pusher_component(
+            config,
+            target,
+            spec,
+            evaluator.outputs["evaluation"],
+            **blessed,
+            # With spans, the card names the spans trained on and the drift that led here.
+            examples=training_examples if span_inputs.uses_spans(config) else None,
+            drift=drift_validator.outputs["anomalies"] if drift_validator else None,
+        )
         if config.hf_model_repo_id
         else None
     )
@@ -314,6 +323,8 @@ def hf_pusher_component(
     evaluation: tfx.dsl.Channel,
     model: tfx.dsl.Channel,
     model_blessing: tfx.dsl.Channel,
+    examples: tfx.dsl.Channel | None = None,
+    drift: tfx.dsl.Channel | None = None,
 ) -> Any:
     """HFPusher: blessed model -> Hub model repo (+ the Gradio Space). Token by name only.
 
@@ -334,6 +345,8 @@ def hf_pusher_component(
         model=model,
         model_blessing=model_blessing,
         evaluation=evaluation,
+        examples=examples,
+        drift=drift,
         repo_id=config.hf_model_repo_id,
         private=config.hf_private,
         endpoint=config.hf_endpoint or None,
