@@ -14,6 +14,7 @@ def result(then_mean: float, now_mean: float, max_drop: float = 0.05) -> Monitor
     return MonitorResult(
         model_dir="/serving/1700000000",
         model_version="1700000000",
+        model_source="pipeline run 2026-12-04T01:00:00",
         data_dir="/data/span-2",
         span=2,
         class_names=("pet", "background", "border"),

@@ -24,9 +24,8 @@ class NoDeploymentError(LookupError):
 class Deployment:
     model_dir: str  # the pushed SavedModel
     version: str  # the Pusher's pushed_version
-    run_id: str  # the pipeline run that blessed and pushed it
-    evaluation_uri: str  # that run's Evaluator output
-    recorded: dict[str, float]  # metrics at blessing: TFMA names (mean_iou, class_<i>_iou, ...)
+    source: str  # where it was found: the pipeline run that pushed it, or a Hub revision
+    recorded: dict[str, float]  # metrics at blessing: TFMA names (mean_iou, iou_<class>, ...)
 
 
 def last_deployment(metadata_path: str, pipeline_name: str) -> Deployment:
@@ -79,7 +78,6 @@ def last_deployment(metadata_path: str, pipeline_name: str) -> Deployment:
     return Deployment(
         model_dir=latest.custom_properties["pushed_destination"].string_value,
         version=latest.custom_properties["pushed_version"].string_value,
-        run_id=run.name,
-        evaluation_uri=evaluation_uri,
+        source=f"pipeline run {run.name}",
         recorded=read_tfma_metrics(evaluation_uri),
     )

@@ -7,7 +7,6 @@ monitoring of a deployed model compare models on the same footing whatever built
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,7 +71,10 @@ def confusion_matrix(
 
 
 def eval_shards(data_dir: str) -> list[str]:
-    files = sorted(glob.glob(os.path.join(data_dir, "eval", "*")))
+    """The eval split's shards of a data_prep output (local or gs://)."""
+    import tensorflow as tf
+
+    files = sorted(tf.io.gfile.glob(os.path.join(data_dir, "eval", "*")))
     if not files:
         raise FileNotFoundError(f"No eval shards under {os.path.join(data_dir, 'eval')}")
     return files
