@@ -10,6 +10,7 @@ Two sequences of runs, each over its own spans root and ML Metadata:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -18,9 +19,16 @@ from segmentation_data_prep import record_format
 from segmentation_data_prep.shifts import Shift
 from segmentation_pipeline.config import PipelineConfig
 from segmentation_pipeline.drift import read_drift
+from segmentation_pipeline.hub_deployment import LATEST
 from segmentation_pipeline.local_runner import run_local
 from segmentation_pipeline.monitor import monitor
-from segmentation_pipeline.node_ids import DRIFT_VALIDATOR, EVALUATOR, TRAINER, TRANSFORM
+from segmentation_pipeline.node_ids import (
+    DRIFT_VALIDATOR,
+    EVALUATOR,
+    HF_PUSHER,
+    TRAINER,
+    TRANSFORM,
+)
 from segmentation_pipeline.run_summary import (
     RunSummary,
     evaluation_results,
@@ -31,6 +39,7 @@ from segmentation_pipeline.run_summary import (
 
 pytestmark = pytest.mark.slow
 NUM_IMAGES = 60
+HUB_TOKEN_VAR = "SPANS_TEST_HF_TOKEN"
 
 
 def write_span(root, span: int, seed: int, shift: Shift | None = None) -> None:
@@ -81,10 +90,17 @@ def input_spans(config: PipelineConfig, summary: RunSummary, node_id: str) -> li
     return sorted(span_of(a) for a in store.get_artifacts_by_id(inputs))
 
 
-def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path):
+def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path, hub, monkeypatch):
     root = tmp_path / "data"
     write_span(root, 1, seed=0)
-    config = span_config(tmp_path, root)
+    monkeypatch.setenv(HUB_TOKEN_VAR, hub.token)
+    config = dataclasses.replace(
+        span_config(tmp_path, root),
+        hf_model_repo_id=f"{hub.user}/spans",
+        hf_endpoint=hub.url,
+        hf_token_env_var=HUB_TOKEN_VAR,
+        max_mean_iou_drop=1.0,  # v2 is pushed whatever it scores: its card is under test
+    )
     first = run(config)
     assert first.component(DRIFT_VALIDATOR).state == "complete"  # runs without a baseline
     assert not read_drift(first.component(DRIFT_VALIDATOR).outputs["anomalies"][0]).has_baseline
@@ -109,6 +125,30 @@ def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path):
     assert input_spans(config, second, TRANSFORM) == [1, 2]  # the window: both spans
     assert input_spans(config, second, EVALUATOR) == [2]  # judged on the newest span
     assert second.component(TRAINER).state == "complete"  # drift does not block training
+
+    card = pushed_card(hub, config, second)  # v2's card: the spans and the drift behind it
+    assert "- data spans 1, 2" in card
+    brightness = next(f for f in result.features if f.feature == record_format.BRIGHTNESS_KEY)
+    assert (
+        f"| train_train | {brightness.feature} | jensen_shannon_divergence | "
+        f"{brightness.distance:.4f} | {config.drift_threshold:g} | yes |"
+    ) in card
+    v2_on_hub = monitor(config, hub_revision=LATEST)  # the Hub's newest version: v2
+    v2_blessing = evaluation_results(second.component(EVALUATOR).outputs["evaluation"][0])
+    assert f"{v2_on_hub.then['mean']:.4f}" == v2_blessing["mean_iou [candidate]"]
+    assert v2_on_hub.span == 2 and v2_on_hub.examples == watched.examples
+
+
+def pushed_card(hub, config: PipelineConfig, summary: RunSummary) -> str:
+    from huggingface_hub import HfApi
+
+    results = summary.component(HF_PUSHER).results
+    assert results["pushed_model.pushed"] == "1"
+    path = HfApi(endpoint=hub.url, token=hub.token).hf_hub_download(
+        config.hf_model_repo_id, "README.md", revision=results["pushed_model.commit_id"]
+    )
+    with open(path) as handle:
+        return handle.read()
 
 
 def test_a_span_from_the_same_distribution_reports_no_drift(tmp_path):
