@@ -198,6 +198,7 @@ def test_cd_uses_workload_identity_federation_and_no_secrets() -> None:
         "pipeline_name",
         "enable_dataflow",
         "wait_for_outcome",
+        "monitor_cron",
     }
     assert inputs["enable_dataflow"]["type"] == "boolean"
     assert cd["permissions"] == {"contents": "read", "id-token": "write"}
@@ -278,3 +279,21 @@ def test_issue16_cd_can_wait_for_the_run_and_summarize_it() -> None:
     assert "continue-on-error" not in wait  # a failed run fails the workflow
     minutes = int(re.search(r"--timeout-minutes (\d+)", wait["run"]).group(1))
     assert minutes < wait["timeout-minutes"] <= load("cd.yml")["jobs"]["deploy"]["timeout-minutes"]
+
+
+def test_issue15_cd_can_schedule_the_monitor_of_the_deployed_model() -> None:
+    """Issue 15: with a cron, CD also schedules the monitor (segmentation_pipeline.vertex_monitor)
+    on the image it built, by digest; the token stays a secret's name."""
+    inputs = load("cd.yml")["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["monitor_cron"]["default"] == ""
+    schedule = next(
+        s for s in cd_steps() if "segmentation_pipeline.vertex_monitor schedule" in s.get("run", "")
+    )
+    assert schedule["if"] == "inputs.monitor_cron != ''"
+    assert schedule["env"]["IMAGE_URI"] == "${{ steps.digest.outputs.uri }}"
+    assert schedule["env"]["MONITOR_CRON"] == "${{ inputs.monitor_cron }}"
+    assert schedule["env"]["SEGPIPE_HF_MODEL_REPO_ID"] == "${{ vars.HF_MODEL_REPO_ID }}"
+    assert schedule["env"]["SEGPIPE_HF_TOKEN_SECRET_NAME"].startswith("${{ vars.HF_TOKEN_SECRET")
+    for flag in ("--project", "--region", "--pipeline-name", '--image-uri "$IMAGE_URI"'):
+        assert flag in schedule["run"]
+    assert '--cron "$MONITOR_CRON"' in schedule["run"]  # an input reaches the shell quoted

@@ -275,7 +275,7 @@ def test_submit_without_credentials_fails_clearly(tmp_path, monkeypatch, capsys)
     message = str(error.value)
     assert "no Google Cloud credentials found" in message
     assert "gcloud auth application-default login" in message
-    assert "Nothing was submitted" in message
+    assert "Nothing was sent to Google Cloud" in message
     assert FAKE_TOKEN not in message + capsys.readouterr().out
 
 

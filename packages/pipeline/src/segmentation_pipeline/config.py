@@ -496,6 +496,25 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             )
 
 
+def config_flags(config: PipelineConfig, leave_out: Sequence[str] = ()) -> list[str]:
+    """The command-line flags that rebuild `config` from the defaults (fields at their default
+    and those in `leave_out` are not passed): for a job that runs a command line elsewhere, e.g.
+    the scheduled monitor on Vertex."""
+    flags: list[str] = []
+    for config_field in dataclasses.fields(PipelineConfig):
+        value = getattr(config, config_field.name)
+        if value == config_field.default or config_field.name in leave_out:
+            continue
+        flag = flag_name(config_field.name)
+        if isinstance(value, bool):
+            flags.append(flag if value else f"--no-{flag[2:]}")
+        elif isinstance(value, tuple):
+            flags += [flag, ",".join(str(part) for part in value)]
+        else:
+            flags += [flag, str(value)]
+    return flags
+
+
 def load_config(
     args: argparse.Namespace | None = None,
     environ: Mapping[str, str] | None = None,

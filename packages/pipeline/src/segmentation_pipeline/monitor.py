@@ -174,7 +174,8 @@ def format_result(result: MonitorResult) -> str:
     return "\n".join([*lines, verdict])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The monitor's command line (also what the scheduled Vertex job runs)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--span", type=int, default=None, help="score this span (default: the newest)"
@@ -201,6 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_verbose_flag(parser)
     add_config_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.span is not None and args.span < 1:
         parser.error(f"--span must be >= 1, got {args.span}")

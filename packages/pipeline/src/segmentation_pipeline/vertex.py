@@ -71,8 +71,8 @@ def upload_assets(config: PipelineConfig, client: Any) -> list[str]:
     return [uri for source, destination in assets for uri in upload(client, source, destination)]
 
 
-def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
-    """Creates the Vertex PipelineJob; clear errors when credentials are missing."""
+def require_gcp_credentials(action: str) -> None:
+    """Exits with what to do when no Google Cloud credentials are found, before any request."""
     import google.auth
     from google.auth import exceptions as auth_exceptions
 
@@ -80,11 +80,16 @@ def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
         google.auth.default()
     except auth_exceptions.DefaultCredentialsError as error:
         raise SystemExit(
-            "submit: no Google Cloud credentials found "
+            f"{action}: no Google Cloud credentials found "
             f"({type(error).__name__}). Run `gcloud auth application-default login`, or set "
             "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run where "
-            "Workload Identity provides them (CI). Nothing was submitted."
+            "Workload Identity provides them (CI). Nothing was sent to Google Cloud."
         ) from None
+
+
+def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
+    """Creates the Vertex PipelineJob; clear errors when credentials are missing."""
+    require_gcp_credentials("submit")
     from google.cloud import aiplatform, storage
 
     from segmentation_pipeline.span_inputs import require_complete_data
