@@ -6,7 +6,9 @@ revision) and the working tree's. Requests alternate between the two apps and th
 in-process on the same bytes, round after round, so load from other processes on the machine
 hits all three alike; min, p50 and p95 are printed per image size. An in-process profile of the
 app's own steps (decode, overlay, PNG encode, area shares) for both templates says where the
-time goes; the rest is Gradio and HTTP (upload, queue, SSE, download).
+time goes; the rest is Gradio and HTTP (upload, queue, SSE, download). Each app is called both
+through gradio_client and as its web page calls it (browser_protocol.py): gradio_client's
+50 ms polling is the client's time, not the app's.
 
 Usage (from the repo root, in a session venv):
     python packages/space_app/benchmarks/benchmark_space_app.py \
@@ -23,6 +25,7 @@ import io
 import os
 import platform
 import shutil
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -43,7 +46,9 @@ from segmentation_space_app.local import serve_space_app
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PACKAGE_DIR / "tests"))  # the test helpers that export and publish
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from browser_protocol import BrowserProtocolClient  # noqa: E402
 from model_repos import upload_model_repo  # noqa: E402
 from untrained_unet import export_untrained_model  # noqa: E402
 
@@ -162,17 +167,28 @@ def main() -> None:
         with LocalHub(work_dir / "hub", token=TOKEN) as hub:
             revision = upload_model_repo(hub.url, TOKEN, REPO_ID, model_dir)
             env = {**hub.client_env(), "MODEL_REPO_ID": REPO_ID, "MODEL_REVISION": revision}
-            timings = {(size, label): [] for size in args.sizes for label in templates}
-            timings.update({(size, "model in-process"): [] for size in args.sizes})
-            with serve_apps(templates, env, work_dir) as clients:
+            timings = {}
+            with serve_apps(templates, env, work_dir) as urls:
                 for size, photo in photos.items():
                     upload = handle_file(str(photo))
                     data = tf.constant([photo.read_bytes()])
-                    calls = {
-                        label: (lambda c=client, u=upload: c.predict(u, api_name="/segment"))
-                        for label, client in clients.items()
-                    }
+                    calls = {}
+                    for label, url in urls.items():
+                        clients = {
+                            "gradio_client": Client(url, verbose=False),
+                            # httpx builds a TLS context (~20 ms) per request unless given one
+                            "gradio_client, one TLS context": Client(
+                                url, verbose=False, ssl_verify=ssl.create_default_context()
+                            ),
+                        }
+                        for kind, client in clients.items():
+                            calls[f"{label}, {kind}"] = lambda c=client, u=upload: c.predict(
+                                u, api_name="/segment"
+                            )
+                        page = BrowserProtocolClient(url, "segment")
+                        calls[f"{label}, page protocol"] = lambda p=page, f=photo: p.predict(f)
                     calls["model in-process"] = lambda data=data: serve(image_bytes=data)
+                    timings.update({(size, label): [] for label in calls})
                     order = list(calls)
                     for round_index in range(args.warmup + args.requests):
                         # Alternate the order so neither app always follows the other.
@@ -186,27 +202,32 @@ def main() -> None:
             f"\nLatency through gradio_client, {args.requests} interleaved rounds (ms); "
             f"load average {os.getloadavg()[0]:.1f} at the end"
         )
-        print(f"{'image':>8}  {'path':<30} {'min':>8} {'p50':>8} {'p95':>8}")
+        print(f"{'image':>8}  {'path':<56} {'min':>8} {'p50':>8} {'p95':>8}")
         for size, label in sorted(timings, key=lambda key: key[0]):
-            print(f"{size:>5} px  {label:<30} {summary(timings[size, label])}")
+            print(f"{size:>5} px  {label:<56} {summary(timings[size, label])}")
+        print(
+            "gradio_client creates an httpx client, and with it a TLS context (~20 ms), for each "
+            "of its upload, queue join and download requests unless given one (ssl_verify=), and "
+            "polls for queue messages with 50 ms sleeps; 'page protocol' makes the requests of "
+            "the app's web page (browser_protocol.py) over one connection, without either."
+        )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def serve_apps(templates: dict[str, Path], env: dict[str, str], work_dir: Path):
-    """Both apps running at once, each in its own copy of its template; yields gradio clients."""
+    """Both apps running at once, each in its own copy of its template; yields their URLs."""
     with contextlib.ExitStack() as stack:
-        clients = {}
+        urls = {}
         for index, (label, template) in enumerate(templates.items()):
             app_dir = work_dir / f"app_{index}"
             shutil.copytree(template, app_dir)
             app_env = {**env, "HF_HOME": str(work_dir / f"hf_home_{index}")}
             print(f"Starting the {label} app ...", flush=True)
             log_path = work_dir / f"app_{index}.log"
-            url = stack.enter_context(serve_space_app(app_dir, app_env, log_path=log_path))
-            clients[label] = Client(url, verbose=False)
-        yield clients
+            urls[label] = stack.enter_context(serve_space_app(app_dir, app_env, log_path=log_path))
+        yield urls
 
 
 if __name__ == "__main__":
