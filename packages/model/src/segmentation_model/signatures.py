@@ -32,6 +32,7 @@ import tf_keras as keras
 
 from segmentation_model import transform
 
+SERVING_SIGNATURE = "serving_default"  # tf.saved_model's default: what clients call
 SERVING_INPUT_KEY = "image_bytes"
 EXAMPLES_INPUT_KEY = "examples"
 MASK_OUTPUT_KEY = "seg_mask"
@@ -104,7 +105,7 @@ def build_signatures(
         return {PROBABILITIES_OUTPUT_KEY: predict(images)}
 
     return {
-        "serving_default": serve_image_bytes.get_concrete_function(),
+        SERVING_SIGNATURE: serve_image_bytes.get_concrete_function(),
         TRANSFORM_FEATURES_SIGNATURE: transform_features.get_concrete_function(),
         FROM_EXAMPLES_SIGNATURE: from_examples.get_concrete_function(),
     }

@@ -224,25 +224,12 @@ def with_demo_repos(
 def draw_predictions(config: PipelineConfig, model_dir: str, count: int = 4) -> str:
     """Eval images | true masks | predicted masks, through the serving signature, as one PNG
     in the run's dataset spec colours."""
-    import glob
-
-    import tensorflow as tf
-    from segmentation_data_prep import record_format
-
     from segmentation_pipeline.dataset import dataset_spec
+    from segmentation_pipeline.scoring import eval_records, mask_predictor
 
-    files = sorted(glob.glob(os.path.join(config.data_location(TARGET_LOCAL), "eval", "*")))
-    records = [
-        record_format.decode_example(bytes(raw))
-        for raw in tf.data.TFRecordDataset(files).take(count).as_numpy_iterator()
-    ]
-    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
-    predicted = [
-        serve(image_bytes=tf.constant([record_format.encode_png(record.image)]))["seg_mask"][
-            0
-        ].numpy()
-        for record in records
-    ]
+    records = list(eval_records(config.data_location(TARGET_LOCAL), count))
+    predict = mask_predictor(model_dir)
+    predicted = [predict(record.image) for record in records]
     path = os.path.join(config.local_dir, "predictions.png")
     spec = dataset_spec(config, TARGET_LOCAL)
     scale = max(1, PANEL_MIN_SIZE // config.image_size)  # 64 px records: shown at 128 px

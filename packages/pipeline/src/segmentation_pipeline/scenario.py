@@ -73,26 +73,13 @@ def _iou(scores, class_names) -> dict[str, float]:
 
 def _predictions(model_dirs: list[str], data_dir: str, count: int):
     """(images, true masks, masks of each model) for the first `count` eval records."""
-    import tensorflow as tf
-    from segmentation_data_prep import record_format
+    from segmentation_pipeline.scoring import eval_records, mask_predictor
 
-    from segmentation_pipeline.scoring import eval_shards
-
-    records = [
-        record_format.decode_example(bytes(raw))
-        for raw in tf.data.TFRecordDataset(eval_shards(data_dir)).take(count).as_numpy_iterator()
-    ]
+    records = list(eval_records(data_dir, count))
     masks = []
     for model_dir in model_dirs:
-        serve = tf.saved_model.load(model_dir).signatures["serving_default"]
-        masks.append(
-            [
-                serve(image_bytes=tf.constant([record_format.encode_png(r.image)]))["seg_mask"][0]
-                .numpy()
-                .astype("uint8")
-                for r in records
-            ]
-        )
+        predict = mask_predictor(model_dir)
+        masks.append([predict(r.image) for r in records])
     return [r.image for r in records], [r.mask for r in records], *masks
 
 

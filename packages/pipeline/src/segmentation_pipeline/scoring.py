@@ -8,7 +8,7 @@ monitoring of a deployed model compare models on the same footing whatever built
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,6 +80,33 @@ def eval_shards(data_dir: str) -> list[str]:
     return files
 
 
+def eval_records(data_dir: str, limit: int | None = None) -> Iterator:
+    """The decoded eval records of a data_prep output (the first `limit`, or all)."""
+    import tensorflow as tf
+    from segmentation_data_prep import record_format
+
+    dataset = tf.data.TFRecordDataset(eval_shards(data_dir))
+    for raw in dataset.take(limit or -1).as_numpy_iterator():
+        yield record_format.decode_example(bytes(raw))
+
+
+def mask_predictor(model_dir: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The exported model as a client calls it: an image, sent PNG-encoded to the serving
+    signature, -> its uint8 class mask at the image's size."""
+    import tensorflow as tf
+    from segmentation_data_prep import record_format
+    from segmentation_model import signatures
+
+    serve = tf.saved_model.load(model_dir).signatures[signatures.SERVING_SIGNATURE]
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        encoded = tf.constant([record_format.encode_png(image)])
+        outputs = serve(**{signatures.SERVING_INPUT_KEY: encoded})
+        return outputs[signatures.MASK_OUTPUT_KEY][0].numpy().astype(np.uint8)
+
+    return predict
+
+
 def score_serving_model(
     model_dir: str,
     data_dir: str,
@@ -87,18 +114,12 @@ def score_serving_model(
     void_label: int | None = None,
     limit: int | None = None,
 ) -> Scores:
-    """Runs `serving_default` on every eval record of `data_dir` (or the first `limit`)."""
-    import tensorflow as tf
-    from segmentation_data_prep import record_format
-
-    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+    """Runs the serving signature on every eval record of `data_dir` (or the first `limit`)."""
+    predict = mask_predictor(model_dir)
     confusion = np.zeros((len(class_names),) * 2, dtype=np.int64)
     examples = 0
-    dataset = tf.data.TFRecordDataset(eval_shards(data_dir))
-    for raw in dataset.take(limit or -1).as_numpy_iterator():
-        record = record_format.decode_example(bytes(raw))
-        encoded = record_format.encode_png(record.image)
-        predicted = serve(image_bytes=tf.constant([encoded]))["seg_mask"][0].numpy()
+    for record in eval_records(data_dir, limit):
+        predicted = predict(record.image)
         confusion += confusion_matrix(record.mask, predicted, len(class_names), void_label)
         examples += 1
     return Scores(tuple(class_names), confusion, examples, void_label)
