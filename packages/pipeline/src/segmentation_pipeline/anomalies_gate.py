@@ -10,10 +10,10 @@ Trainer take their schema from the gate, so a bad dataset cannot reach training 
 # No `from __future__ import annotations`: TFX reads the component's annotations as types.
 import os
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact
 from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.io import fileio
-from tfx.types import artifact_utils
+from tfx.types import artifact_utils, standard_artifacts
 
 _ANOMALIES_FILE = "SchemaDiff.pb"
 
@@ -58,9 +58,9 @@ def check_anomalies(anomalies_uri: str, split_names: list[str]) -> None:
 
 @component
 def AnomaliesGate(
-    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
-    schema: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Schema],
-    validated_schema: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Schema],
+    anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
+    schema: InputArtifact[standard_artifacts.Schema],
+    validated_schema: OutputArtifact[standard_artifacts.Schema],
 ) -> None:
     """Fails on anomalies; otherwise passes the schema on to Transform and Trainer."""
     check_anomalies(anomalies.uri, artifact_utils.decode_split_names(anomalies.split_names))

@@ -29,7 +29,7 @@ def run_local(config: PipelineConfig) -> None:
     Raises:
         IncompleteOutputError: the data directory is not a complete data_prep output.
     """
-    from tfx import v1 as tfx
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
     from segmentation_pipeline.pipeline import create_pipeline
     from segmentation_pipeline.span_inputs import require_complete_data
@@ -38,7 +38,7 @@ def run_local(config: PipelineConfig) -> None:
     # and eval/ alone may hold the partial shards of a failed run.
     require_complete_data(config, TARGET_LOCAL)
     os.makedirs(config.local_dir, exist_ok=True)
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(config, TARGET_LOCAL))
+    LocalDagRunner().run(create_pipeline(config, TARGET_LOCAL))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

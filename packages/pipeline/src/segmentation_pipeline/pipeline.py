@@ -7,6 +7,8 @@ and Trainer a window of spans, and a DriftValidator compares the newest span's s
 the previous span's (drift.py; reported, not a gate).
 Only the places that differ per target branch on it: Trainer/Pusher flavours (Vertex
 Training and Vertex Endpoint through `custom_config`) and the Beam arguments (Dataflow).
+TFX is imported module by module, not as `tfx.v1`: importing `tfx.v1` loads its Google Cloud
+extensions (aiplatform, ~10 s of every local run and test) that only Vertex targets use.
 """
 
 from __future__ import annotations
@@ -19,8 +21,26 @@ from google.protobuf.wrappers_pb2 import BoolValue
 from segmentation_data_prep import record_format
 from segmentation_data_prep.dataset_spec import DatasetSpec
 from segmentation_model import evaluation, metrics, model_info, trainer, transform
-from tfx import v1 as tfx
-from tfx.components import DistributionValidator  # not (yet) in tfx.v1 in TFX 1.16
+from tfx.components import (
+    DistributionValidator,
+    Evaluator,
+    ExampleValidator,
+    ImportExampleGen,
+    Pusher,
+    StatisticsGen,
+    Trainer,
+    Transform,
+)
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+    LatestBlessedModelStrategy,
+)
+from tfx.orchestration import metadata
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto.pusher_pb2 import PushDestination
+from tfx.proto.trainer_pb2 import EvalArgs, TrainArgs
+from tfx.types import Channel, standard_artifacts
 
 from segmentation_pipeline import drift, span_inputs, vertex_assets
 from segmentation_pipeline.anomalies_gate import AnomaliesGate
@@ -167,7 +187,7 @@ def eval_config(config: PipelineConfig, spec: DatasetSpec) -> tfma.EvalConfig:
     )
 
 
-def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> Pipeline:
     """The whole pipeline for `target` ("local" or "vertex"); see the module docstring.
 
     The dataset spec is read here (`segmentation_pipeline.dataset`): every class-dependent
@@ -178,18 +198,14 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
     on_vertex = target == TARGET_VERTEX
     heavy_beam_args = dataflow_beam_args(config) if on_vertex and config.enable_dataflow else None
 
-    example_gen = tfx.components.ImportExampleGen(
+    example_gen = ImportExampleGen(
         input_base=config.data_location(target),
         input_config=span_inputs.example_gen_input(config),
         range_config=span_inputs.example_gen_range(config),
     ).with_id(EXAMPLE_GEN)
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"]).with_id(
-        STATISTICS_GEN
-    )
-    schema_gen = tfx.components.ImportSchemaGen(
-        schema_file=schema_location(config, target)
-    ).with_id(SCHEMA_GEN)
-    example_validator = tfx.components.ExampleValidator(
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)
+    schema_gen = ImportSchemaGen(schema_file=schema_location(config, target)).with_id(SCHEMA_GEN)
+    example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     ).with_id(EXAMPLE_VALIDATOR)
     gate = AnomaliesGate(
@@ -208,7 +224,7 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
     )
     training_examples = span_inputs.training_examples(config, example_gen.outputs["examples"])
 
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=training_examples,
         schema=validated_schema,
         preprocessing_fn=PREPROCESSING_FN,
@@ -227,26 +243,28 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
         "examples": transform.outputs["transformed_examples"],
         "transform_graph": transform.outputs["transform_graph"],
         "schema": validated_schema,
-        "train_args": tfx.proto.TrainArgs(num_steps=config.train_steps),
-        "eval_args": tfx.proto.EvalArgs(num_steps=config.eval_steps),
+        "train_args": TrainArgs(num_steps=config.train_steps),
+        "eval_args": EvalArgs(num_steps=config.eval_steps),
     }
     if on_vertex and config.enable_vertex_training:
-        trainer = tfx.extensions.google_cloud_ai_platform.Trainer(
+        from tfx.extensions.google_cloud_ai_platform.trainer.component import (
+            Trainer as VertexTrainer,
+        )
+
+        trainer = VertexTrainer(
             **trainer_args,
             custom_config={**trainer_custom_config(config, spec), **vertex_training(config)},
         )
     else:
-        trainer = tfx.components.Trainer(
-            **trainer_args, custom_config=trainer_custom_config(config, spec)
-        )
+        trainer = Trainer(**trainer_args, custom_config=trainer_custom_config(config, spec))
     trainer = trainer.with_id(TRAINER)
 
-    resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    resolver = Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
     ).with_id(RESOLVER)
-    evaluator = tfx.components.Evaluator(
+    evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=resolver.outputs["model"],
@@ -256,16 +274,16 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
 
     blessed = {"model": trainer.outputs["model"], "model_blessing": evaluator.outputs["blessing"]}
     if on_vertex:
-        pusher = tfx.extensions.google_cloud_ai_platform.Pusher(
-            **blessed, custom_config=vertex_serving(config)
+        from tfx.extensions.google_cloud_ai_platform.pusher.component import (
+            Pusher as VertexPusher,
         )
+
+        pusher = VertexPusher(**blessed, custom_config=vertex_serving(config))
     else:
-        pusher = tfx.components.Pusher(
+        pusher = Pusher(
             **blessed,
-            push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(
-                    base_directory=config.serving_model_dir
-                )
+            push_destination=PushDestination(
+                filesystem=PushDestination.Filesystem(base_directory=config.serving_model_dir)
             ),
         )
     pusher = pusher.with_id(PUSHER)
@@ -303,15 +321,13 @@ def create_pipeline(config: PipelineConfig, target: str = TARGET_LOCAL) -> tfx.d
     for component in (example_gen, statistics_gen, transform, evaluator):
         component.with_beam_pipeline_args(heavy_beam_args or local_beam_args())
 
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root_location(target),
         components=components,
         enable_cache=config.enable_cache,
         metadata_connection_config=(
-            None
-            if on_vertex
-            else tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+            None if on_vertex else metadata.sqlite_metadata_connection_config(config.metadata_path)
         ),
     )
 
@@ -320,11 +336,11 @@ def hf_pusher_component(
     config: PipelineConfig,
     target: str,
     spec: DatasetSpec,
-    evaluation: tfx.dsl.Channel,
-    model: tfx.dsl.Channel,
-    model_blessing: tfx.dsl.Channel,
-    examples: tfx.dsl.Channel | None = None,
-    drift: tfx.dsl.Channel | None = None,
+    evaluation: Channel,
+    model: Channel,
+    model_blessing: Channel,
+    examples: Channel | None = None,
+    drift: Channel | None = None,
 ) -> Any:
     """HFPusher: blessed model -> Hub model repo (+ the Gradio Space). Token by name only.
 
@@ -406,15 +422,17 @@ def schema_location(config: PipelineConfig, target: str) -> str:
 
 def vertex_training(config: PipelineConfig) -> dict[str, Any]:
     """custom_config keys that make the Trainer run as a Vertex Training custom job."""
-    gcp = tfx.extensions.google_cloud_ai_platform
+    from tfx.extensions.google_cloud_ai_platform import constants
+    from tfx.extensions.google_cloud_ai_platform.trainer.executor import TRAINING_ARGS_KEY
+
     machine_spec: dict[str, Any] = {"machine_type": config.training_machine_type}
     if config.training_accelerator_type:
         machine_spec["accelerator_type"] = config.training_accelerator_type
         machine_spec["accelerator_count"] = config.training_accelerator_count
     return {
-        gcp.ENABLE_VERTEX_KEY: True,
-        gcp.VERTEX_REGION_KEY: config.region,
-        gcp.TRAINING_ARGS_KEY: {
+        constants.ENABLE_VERTEX_KEY: True,
+        constants.VERTEX_REGION_KEY: config.region,
+        TRAINING_ARGS_KEY: {
             "project": config.project,
             "worker_pool_specs": [
                 {
@@ -429,12 +447,13 @@ def vertex_training(config: PipelineConfig) -> dict[str, Any]:
 
 def vertex_serving(config: PipelineConfig) -> dict[str, Any]:
     """custom_config of the Vertex Pusher: upload the SavedModel and deploy it to an endpoint."""
-    gcp = tfx.extensions.google_cloud_ai_platform
+    from tfx.extensions.google_cloud_ai_platform import constants
+
     return {
-        gcp.ENABLE_VERTEX_KEY: True,
-        gcp.VERTEX_REGION_KEY: config.region,
-        gcp.VERTEX_CONTAINER_IMAGE_URI_KEY: config.serving_image_uri,
-        gcp.SERVING_ARGS_KEY: {
+        constants.ENABLE_VERTEX_KEY: True,
+        constants.VERTEX_REGION_KEY: config.region,
+        constants.VERTEX_CONTAINER_IMAGE_URI_KEY: config.serving_image_uri,
+        constants.SERVING_ARGS_KEY: {
             "project_id": config.project,
             "endpoint_name": config.endpoint_name,
             "machine_type": config.serving_machine_type,

@@ -15,7 +15,9 @@ resolution sees every span as span 0.
 from __future__ import annotations
 
 from segmentation_data_prep import record_format, spans
-from tfx import v1 as tfx
+from tfx.proto.example_gen_pb2 import Input
+from tfx.proto.range_config_pb2 import RangeConfig, RollingRange
+from tfx.types import Channel, standard_artifacts
 
 from segmentation_pipeline.config import PipelineConfig
 from segmentation_pipeline.node_ids import EXAMPLE_GEN, STATISTICS_GEN
@@ -41,32 +43,29 @@ def require_complete_data(config: PipelineConfig, target: str) -> dict:
     return require_complete_output(location)
 
 
-def example_gen_input(config: PipelineConfig) -> tfx.proto.Input:
+def example_gen_input(config: PipelineConfig) -> Input:
     pattern = spans.span_split_pattern if uses_spans(config) else record_format.shard_glob
-    return tfx.proto.Input(
+    return Input(
         splits=[
-            tfx.proto.Input.Split(name=split, pattern=pattern(split))
-            for split in record_format.SPLIT_NAMES
+            Input.Split(name=split, pattern=pattern(split)) for split in record_format.SPLIT_NAMES
         ]
     )
 
 
-def example_gen_range(config: PipelineConfig) -> tfx.proto.RangeConfig | None:
+def example_gen_range(config: PipelineConfig) -> RangeConfig | None:
     """The newest span (ImportExampleGen reads one span per run)."""
     if not uses_spans(config):
         return None
-    return tfx.proto.RangeConfig(rolling_range=tfx.proto.RollingRange(num_spans=1))
+    return RangeConfig(rolling_range=RollingRange(num_spans=1))
 
 
-def across_runs(artifact_type: type, producer: str, output_key: str) -> tfx.dsl.Channel:
+def across_runs(artifact_type: type, producer: str, output_key: str) -> Channel:
     """Every artifact `producer` ever wrote under `output_key` in this pipeline: a component's
     output channel only holds the current run's, and a window of spans spans several runs."""
-    return tfx.dsl.Channel(
-        type=artifact_type, producer_component_id=producer, output_key=output_key
-    )
+    return Channel(type=artifact_type, producer_component_id=producer, output_key=output_key)
 
 
-def training_examples(config: PipelineConfig, examples: tfx.dsl.Channel) -> tfx.dsl.Channel:
+def training_examples(config: PipelineConfig, examples: Channel) -> Channel:
     """The Examples Transform and the Trainer use: the newest `train_spans_window` spans read
     so far (fewer while fewer exist), or `examples` itself without spans or with a window of 1.
     The window is resolved when Transform runs, after this run's ExampleGen (Transform also
@@ -75,18 +74,16 @@ def training_examples(config: PipelineConfig, examples: tfx.dsl.Channel) -> tfx.
         return examples
     from tfx.dsl.input_resolution.canned_resolver_functions import latest_created
 
-    every_span = across_runs(tfx.types.standard_artifacts.Examples, EXAMPLE_GEN, "examples")
+    every_span = across_runs(standard_artifacts.Examples, EXAMPLE_GEN, "examples")
     return latest_created(every_span, n=config.train_spans_window)
 
 
-def previous_statistics() -> tfx.dsl.Channel:
+def previous_statistics() -> Channel:
     """StatisticsGen's statistics of the span before the newest (none on the first span): the
     older of the two newest statistics, resolved after this run's StatisticsGen."""
     from tfx.dsl.input_resolution import canned_resolver_functions as resolve
 
-    every_span = across_runs(
-        tfx.types.standard_artifacts.ExampleStatistics, STATISTICS_GEN, "statistics"
-    )
+    every_span = across_runs(standard_artifacts.ExampleStatistics, STATISTICS_GEN, "statistics")
     previous = resolve.slice(resolve.latest_created(every_span, n=2), start=-2, stop=-1)
     # Optional: on the first span the consumer still runs, with no artifact (DistributionValidator
     # then records that it had no baseline instead of being skipped).
