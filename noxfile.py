@@ -11,6 +11,9 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "uv"
+# Sessions keep their venv between runs (the install step still checks it against the lock), so
+# the bytecode Python caches there on the first run serves every later one.
+nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 # `nox` with no -s runs every test session; the main job is not a test.
 nox.options.sessions = [
@@ -39,6 +42,9 @@ ENV = {
     "TF_USE_LEGACY_KERAS": "1",  # TFX/TFT 1.16 need Keras 2 (tf_keras).
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "PYTHONWARNINGS": "ignore::FutureWarning",
+    # Cache bytecode in the session venvs even where the caller's environment turns it off:
+    # without it every process compiles TF/TFX from source again (`import tfx.v1`: 23 s -> 10 s).
+    "PYTHONDONTWRITEBYTECODE": "",
 }
 
 

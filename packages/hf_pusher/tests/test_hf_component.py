@@ -1,4 +1,8 @@
-"""The HFPusher component: executor, a real LocalDagRunner pipeline, and a compiled Vertex spec."""
+"""The HFPusher component: executor, a real LocalDagRunner pipeline, and a compiled Vertex spec.
+
+The pipeline and the compiled spec are the slow tier: importing TFX's orchestration (LocalDagRunner,
+KubeflowV2DagRunner) costs about 8 s before a single test runs.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,6 @@ import yaml
 from hf_local_hub import LocalHub
 from hf_pusher_helpers import TOKEN, USER, download, tree_digest, write_tfma_evaluation
 from huggingface_hub import HfApi
-from ml_metadata.metadata_store import metadata_store
-from tfx.dsl.components.common.importer import Importer
-from tfx.orchestration import metadata as tfx_metadata
-from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.types import standard_artifacts
 from tfx_hf_pusher.component import HFPusher
 from tfx_hf_pusher.credentials import TokenNotFoundError
@@ -88,9 +87,11 @@ def test_executor_puts_evaluator_metrics_on_the_card(
     assert result["metrics"] == [{"type": "mean_iou", "value": 0.625, "name": "mean_iou"}]
 
 
-def _pipeline(
-    model_dir: Path, template: Path, root: str, metadata: Path | None = None
-) -> tfx_pipeline.Pipeline:
+def _pipeline(model_dir: Path, template: Path, root: str, metadata: Path | None = None):
+    from tfx.dsl.components.common.importer import Importer
+    from tfx.orchestration import metadata as tfx_metadata
+    from tfx.orchestration import pipeline as tfx_pipeline
+
     model = Importer(source_uri=str(model_dir), artifact_type=standard_artifacts.Model).with_id(
         "model_importer"
     )
@@ -118,6 +119,7 @@ def _pipeline(
     )
 
 
+@pytest.mark.slow
 def test_pipeline_pushes_and_records_results_without_the_token(
     hub: LocalHub,
     api: HfApi,
@@ -127,6 +129,10 @@ def test_pipeline_pushes_and_records_results_without_the_token(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
+    from ml_metadata.metadata_store import metadata_store
+    from tfx.orchestration import metadata as tfx_metadata
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     caplog.set_level(logging.DEBUG)
     model_dir = model_artifact_dirs[0]
@@ -170,6 +176,7 @@ def test_pipeline_pushes_and_records_results_without_the_token(
     assert TOKEN not in card
 
 
+@pytest.mark.slow
 def test_compiled_vertex_pipeline_holds_no_token(
     model_artifact_dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -320,13 +320,8 @@ def _train_one_step(model: keras.Model, jit_compile: bool) -> float:
     return history.history["loss"][0]
 
 
-def _slow(name: str):
-    return pytest.param(name, marks=pytest.mark.slow)
-
-
-@pytest.mark.parametrize(
-    "name", [_slow("unet_mobilenetv2"), "deeplabv3plus", _slow("segformer_b0")]
-)
+@pytest.mark.slow  # ~10 s each: the first float16 training step's tracing, on CPU
+@pytest.mark.parametrize("name", ["unet_mobilenetv2", "deeplabv3plus", "segformer_b0"])
 def test_mixed_precision_builds_and_trains_a_step_with_float32_outputs(name):
     """float16 compute (forced here, on CPU), float32 variables, probabilities and loss."""
     from segmentation_model import architectures
