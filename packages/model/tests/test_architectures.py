@@ -115,30 +115,35 @@ def test_saved_and_loaded_model_gives_identical_outputs(name, backbone, tmp_path
     )
 
 
-def test_deeplab_local_weights_file_is_loaded_and_frozen_by_name(tmp_path):
-    source = keras.applications.MobileNetV2(
+def _mobilenetv2_encoder():
+    return keras.applications.MobileNetV2(
         input_shape=(64, 64, 3), include_top=False, weights=None, alpha=0.35
     )
-    path = tmp_path / "mobilenetv2.h5"
+
+
+@pytest.mark.parametrize(
+    "name, build_encoder, module",
+    [
+        (architectures.DEEPLABV3PLUS, _mobilenetv2_encoder, deeplabv3plus),
+        pytest.param(  # two MiT-B0 encoders built, one saved (~3 s)
+            architectures.SEGFORMER_B0,
+            lambda: segformer.build_mit_b0(64),
+            segformer,
+            marks=pytest.mark.slow,
+        ),
+    ],
+)
+def test_local_weights_file_is_loaded_and_frozen_by_name(name, build_encoder, module, tmp_path):
+    source = build_encoder()
+    path = tmp_path / "encoder.h5"
     source.save_weights(str(path))
-    model = _build(architectures.DEEPLABV3PLUS, 64, 3, encoder_weights=str(path))
-    encoder = model.get_layer(deeplabv3plus.ENCODER_NAME)
+    model = _build(name, 64, 3, encoder_weights=str(path))
+    encoder = model.get_layer(module.ENCODER_NAME)
     for expected, loaded in zip(source.get_weights(), encoder.get_weights()):
         np.testing.assert_array_equal(expected, loaded)
     total = len(model.trainable_weights)
-    architectures.set_encoder_trainable(model, architectures.DEEPLABV3PLUS, False)
+    architectures.set_encoder_trainable(model, name, False)
     assert 0 < len(model.trainable_weights) < total
-
-
-@pytest.mark.slow  # two MiT-B0 encoders built, one saved (~3 s)
-def test_segformer_local_weights_file_is_loaded(tmp_path):
-    source = segformer.build_mit_b0(64)
-    path = tmp_path / "mit_b0.h5"
-    source.save_weights(str(path))
-    model = _build(architectures.SEGFORMER_B0, 64, 3, encoder_weights=str(path))
-    encoder = model.get_layer(segformer.ENCODER_NAME)
-    for expected, loaded in zip(source.get_weights(), encoder.get_weights()):
-        np.testing.assert_array_equal(expected, loaded)
 
 
 def test_weights_file_of_another_backbone_is_rejected(tmp_path):

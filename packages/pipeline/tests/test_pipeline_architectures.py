@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import urllib.request
 from pathlib import Path
@@ -21,35 +20,12 @@ from segmentation_pipeline.config import PipelineConfig
 from segmentation_pipeline.local_runner import run_local
 from segmentation_pipeline.node_ids import EVALUATOR, HF_PUSHER, PUSHER
 from segmentation_pipeline.run_summary import evaluation_results, read_latest_run
+from segmentation_test_support.hub import PIPELINE_TOKEN_ENV_VAR
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> str:
-    from segmentation_data_prep import beam_job, synthetic
-
-    root = tmp_path_factory.mktemp("data")
-    synthetic.write_synthetic_pet_dataset(root / "raw", 24, seed=0)
-    beam_job.run_data_prep(str(root / "raw"), str(root / "records"), show_progress=False)
-    return str(root / "records")
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    from hf_local_hub import LocalHub
-
-    token = f"hf_{secrets.token_hex(16)}"
-    saved = dict(os.environ)
-    with LocalHub(tmp_path_factory.mktemp("hub"), token=token) as server:
-        os.environ.update(server.client_env())
-        os.environ["SEGPIPE_TEST_HF_TOKEN"] = token
-        yield server
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-def _space_files(hub, space_repo: str, revision: str, cache: Path) -> Path:
+def _space_files(pipeline_hub, space_repo: str, revision: str, cache: Path) -> Path:
     from huggingface_hub import snapshot_download
 
     return Path(
@@ -57,24 +33,26 @@ def _space_files(hub, space_repo: str, revision: str, cache: Path) -> Path:
             space_repo,
             repo_type="space",
             revision=revision,
-            endpoint=hub.url,
-            token=hub.token,
+            endpoint=pipeline_hub.url,
+            token=pipeline_hub.token,
             cache_dir=cache,
         )
     )
 
 
 @pytest.mark.parametrize("name", architectures.ARCHITECTURES)
-def test_architecture_is_blessed_pushed_and_served_by_the_space(name, data_dir, hub, tmp_path):
+def test_architecture_is_blessed_pushed_and_served_by_the_space(
+    name, pet_records, pipeline_hub, tmp_path
+):
     from gradio_client import Client, handle_file
     from huggingface_hub import HfApi
     from segmentation_space_app import template_dir
     from segmentation_space_app.local import serve_space_app
 
-    repo = f"{hub.user}/seg-{name.replace('_', '-')}"
+    repo = f"{pipeline_hub.user}/seg-{name.replace('_', '-')}"
     config = PipelineConfig(
         local_dir=str(tmp_path / "run"),
-        data_uri=data_dir,
+        data_uri=pet_records,
         model_architecture=name,
         train_steps=6,
         epochs=1,
@@ -86,7 +64,7 @@ def test_architecture_is_blessed_pushed_and_served_by_the_space(name, data_dir, 
         min_pixel_accuracy=0.0,
         hf_model_repo_id=repo,
         hf_space_repo_id=f"{repo}-demo",
-        hf_token_env_var="SEGPIPE_TEST_HF_TOKEN",
+        hf_token_env_var=PIPELINE_TOKEN_ENV_VAR,
     )
     run_local(config)
     summary = read_latest_run(config.metadata_path, config.pipeline_name)
@@ -96,7 +74,7 @@ def test_architecture_is_blessed_pushed_and_served_by_the_space(name, data_dir, 
     pushed = summary.component(HF_PUSHER).results
     assert pushed["pushed_model.pushed"] == "1", pushed
 
-    api = HfApi(endpoint=hub.url, token=hub.token)
+    api = HfApi(endpoint=pipeline_hub.url, token=pipeline_hub.token)
     info_path = api.hf_hub_download(
         repo,
         model_info.MODEL_INFO_FILE,
@@ -119,13 +97,13 @@ def test_architecture_is_blessed_pushed_and_served_by_the_space(name, data_dir, 
 
     space_repo = f"{repo}-demo"
     space_commit = api.repo_info(space_repo, repo_type="space").sha
-    space_dir = _space_files(hub, space_repo, space_commit, tmp_path / "space_download")
+    space_dir = _space_files(pipeline_hub, space_repo, space_commit, tmp_path / "space_download")
     app_dir = tmp_path / "space"
     shutil.copytree(space_dir, app_dir)  # real files: the Hub cache holds symlinks to blobs
     # As on a Space: the HF_TOKEN secret is sent implicitly (the test clients disable that).
     env = {
-        **hub.client_env(),
-        "HF_TOKEN": hub.token,
+        **pipeline_hub.client_env(),
+        "HF_TOKEN": pipeline_hub.token,
         "HF_HUB_DISABLE_IMPLICIT_TOKEN": "",
         "TF_USE_LEGACY_KERAS": "0",
     }

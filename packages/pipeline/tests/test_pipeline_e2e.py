@@ -13,7 +13,6 @@ earlier ones, as in real use):
 from __future__ import annotations
 
 import os
-import secrets
 
 import pytest
 from segmentation_data_prep.presets import OXFORD_PET
@@ -22,46 +21,23 @@ from segmentation_pipeline.config import PipelineConfig
 from segmentation_pipeline.local_runner import run_local
 from segmentation_pipeline.node_ids import EVALUATOR, HF_PUSHER, PUSHER, TRAINER
 from segmentation_pipeline.run_summary import RunSummary, evaluation_results, read_latest_run
+from segmentation_test_support.hub import PIPELINE_TOKEN_ENV_VAR
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> str:
-    from segmentation_data_prep import beam_job, synthetic
-
-    root = tmp_path_factory.mktemp("data")
-    synthetic.write_synthetic_pet_dataset(root / "raw", 40, seed=0)
-    beam_job.run_data_prep(str(root / "raw"), str(root / "records"), show_progress=False)
-    return str(root / "records")
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    from hf_local_hub import LocalHub
-
-    token = f"hf_{secrets.token_hex(16)}"
-    saved = dict(os.environ)
-    with LocalHub(tmp_path_factory.mktemp("hub"), token=token) as server:
-        os.environ.update(server.client_env())
-        os.environ["SEGPIPE_TEST_HF_TOKEN"] = token
-        yield server
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-@pytest.fixture(scope="module")
-def base_config(tmp_path_factory, data_dir, hub) -> PipelineConfig:
+def base_config(tmp_path_factory, pet_records, pipeline_hub) -> PipelineConfig:
     return PipelineConfig(
         local_dir=str(tmp_path_factory.mktemp("run")),
-        data_uri=data_dir,
+        data_uri=pet_records,
         train_steps=24,
         eval_steps=1,
         batch_size=8,
         min_mean_iou=0.0,
         min_pixel_accuracy=0.0,
-        hf_model_repo_id=f"{hub.user}/segmentation-unet",
-        hf_token_env_var="SEGPIPE_TEST_HF_TOKEN",
+        hf_model_repo_id=f"{pipeline_hub.user}/segmentation-unet",
+        hf_token_env_var=PIPELINE_TOKEN_ENV_VAR,
     )
 
 
@@ -70,11 +46,11 @@ def run(config: PipelineConfig) -> RunSummary:
     return read_latest_run(config.metadata_path, config.pipeline_name)
 
 
-def hub_branches(hub, repo_id: str) -> dict[str, str]:
+def hub_branches(pipeline_hub, repo_id: str) -> dict[str, str]:
     """Branch -> head commit of the model repo (HFPusher pushes one branch per model version)."""
     from huggingface_hub import HfApi
 
-    api = HfApi(endpoint=hub.url, token=hub.token)
+    api = HfApi(endpoint=pipeline_hub.url, token=pipeline_hub.token)
     return {ref.name: ref.target_commit for ref in api.list_repo_refs(repo_id).branches}
 
 
@@ -89,7 +65,7 @@ def first_run(base_config) -> RunSummary:
     return run(base_config)
 
 
-def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_config, hub):
+def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_config, pipeline_hub):
     results = evaluation(first_run)
     assert results["blessed"] == "True", results
     assert 0.0 < float(results["mean_iou [candidate]"]) <= 1.0
@@ -107,23 +83,27 @@ def test_first_model_is_blessed_and_pushed_by_both_pushers(first_run, base_confi
 
     hf = first_run.component(HF_PUSHER).results
     assert hf["pushed_model.pushed"] == "1"
-    branches = hub_branches(hub, base_config.hf_model_repo_id)
+    branches = hub_branches(pipeline_hub, base_config.hf_model_repo_id)
     assert branches[hf["pushed_model.branch"]] == hf["pushed_model.commit_id"]
 
 
-def test_hub_repos_default_to_private_model_public_space(first_run, base_config, hub):
+def test_hub_repos_default_to_private_model_public_space(first_run, base_config, pipeline_hub):
     """The pipeline's defaults create the model repo private, as HFPusher does on its own."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
     assert base_config.hf_private  # the default, not set by the fixture
-    assert HfApi(endpoint=hub.url, token=hub.token).model_info(base_config.hf_model_repo_id).private
+    assert (
+        HfApi(endpoint=pipeline_hub.url, token=pipeline_hub.token)
+        .model_info(base_config.hf_model_repo_id)
+        .private
+    )
     with pytest.raises(HfHubHTTPError):  # hidden from anonymous callers
-        HfApi(endpoint=hub.url, token=False).model_info(base_config.hf_model_repo_id)
+        HfApi(endpoint=pipeline_hub.url, token=False).model_info(base_config.hf_model_repo_id)
 
 
-def test_second_run_without_changes_reuses_the_cache(first_run, base_config, hub):
-    branches = hub_branches(hub, base_config.hf_model_repo_id)
+def test_second_run_without_changes_reuses_the_cache(first_run, base_config, pipeline_hub):
+    branches = hub_branches(pipeline_hub, base_config.hf_model_repo_id)
     again = run(base_config)
     upstream = [c for c in again.components if c.node_id not in (EVALUATOR, PUSHER, HF_PUSHER)]
     resolver = "latest_blessed_model_resolver"  # a resolution node: always runs, no cache
@@ -136,25 +116,25 @@ def test_second_run_without_changes_reuses_the_cache(first_run, base_config, hub
     results = evaluation(again)
     assert results["blessed"] == "True"
     assert float(results["mean_iou [diff]"]) == pytest.approx(0.0, abs=1e-6)
-    assert hub_branches(hub, base_config.hf_model_repo_id).keys() == branches.keys()
+    assert hub_branches(pipeline_hub, base_config.hf_model_repo_id).keys() == branches.keys()
     third = run(base_config)
     assert {c.state for c in third.components if c.node_id != resolver} == {"cached"}
 
 
-def pushed_state(config: PipelineConfig, hub) -> tuple:
+def pushed_state(config: PipelineConfig, pipeline_hub) -> tuple:
     """What both pushers have published so far: Hub branches and filesystem versions."""
-    branches = hub_branches(hub, config.hf_model_repo_id)
+    branches = hub_branches(pipeline_hub, config.hf_model_repo_id)
     return branches, sorted(os.listdir(config.serving_model_dir))
 
 
-def assert_nothing_pushed(summary: RunSummary, config: PipelineConfig, hub, before: tuple):
+def assert_nothing_pushed(summary: RunSummary, config: PipelineConfig, pipeline_hub, before: tuple):
     assert summary.component(PUSHER).results["pushed_model.pushed"] == "0"
     assert summary.component(HF_PUSHER).results["pushed_model.pushed"] == "0"
-    assert pushed_state(config, hub) == before
+    assert pushed_state(config, pipeline_hub) == before
 
 
-def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_config, hub):
-    before = pushed_state(base_config, hub)
+def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_config, pipeline_hub):
+    before = pushed_state(base_config, pipeline_hub)
     strict = base_config.replace(min_mean_iou=0.99)
     summary = run(strict)
     assert summary.component(TRAINER).state == "cached"  # same model, only the gate changed
@@ -162,11 +142,13 @@ def test_absolute_threshold_not_met_is_not_blessed_nor_pushed(first_run, base_co
     assert results["blessed"] == "False"
     assert "mean_iou" in results["failed thresholds"]
     assert "(vs baseline)" not in results["failed thresholds"]
-    assert_nothing_pushed(summary, base_config, hub, before)
+    assert_nothing_pushed(summary, base_config, pipeline_hub, before)
 
 
-def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(first_run, base_config, hub):
-    before = pushed_state(base_config, hub)
+def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(
+    first_run, base_config, pipeline_hub
+):
+    before = pushed_state(base_config, pipeline_hub)
     untrained = base_config.replace(train_steps=2, epochs=1, learning_rate=1e-9)
     summary = run(untrained)
     assert summary.component(TRAINER).state == "complete"
@@ -174,4 +156,4 @@ def test_worse_model_than_the_baseline_is_not_blessed_nor_pushed(first_run, base
     assert float(results["mean_iou [candidate]"]) < float(results["mean_iou [baseline]"]), results
     assert results["blessed"] == "False"
     assert "mean_iou (vs baseline)" in results["failed thresholds"]
-    assert_nothing_pushed(summary, base_config, hub, before)
+    assert_nothing_pushed(summary, base_config, pipeline_hub, before)

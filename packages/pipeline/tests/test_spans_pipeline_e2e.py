@@ -32,9 +32,8 @@ from segmentation_pipeline.node_ids import (
 from segmentation_pipeline.run_summary import (
     RunSummary,
     evaluation_results,
-    open_store,
+    input_spans,
     read_latest_run,
-    span_of,
 )
 
 pytestmark = pytest.mark.slow
@@ -70,24 +69,8 @@ def run(config: PipelineConfig) -> RunSummary:
     return read_latest_run(config.metadata_path, config.pipeline_name)
 
 
-def input_spans(config: PipelineConfig, summary: RunSummary, node_id: str) -> list[int]:
-    """Span of every Examples artifact the node's execution in this run read."""
-    from ml_metadata.proto import metadata_store_pb2
-
-    store = open_store(config.metadata_path)
-    run_context = store.get_context_by_type_and_name("pipeline_run", summary.run_id)
-    node_name = f"{config.pipeline_name}.{node_id}"
-    execution = next(
-        e
-        for e in store.get_executions_by_context(run_context.id)
-        if any(c.name == node_name for c in store.get_contexts_by_execution(e.id))
-    )
-    inputs = [
-        event.artifact_id
-        for event in store.get_events_by_execution_ids([execution.id])
-        if event.type == metadata_store_pb2.Event.INPUT and event.path.steps[0].key == "examples"
-    ]
-    return sorted(span_of(a) for a in store.get_artifacts_by_id(inputs))
+def spans_read(config: PipelineConfig, summary: RunSummary, node_id: str) -> list[int]:
+    return input_spans(config.metadata_path, config.pipeline_name, summary.run_id, node_id)
 
 
 def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path, hub, monkeypatch):
@@ -104,7 +87,7 @@ def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path, hub
     first = run(config)
     assert first.component(DRIFT_VALIDATOR).state == "complete"  # runs without a baseline
     assert not read_drift(first.component(DRIFT_VALIDATOR).outputs["anomalies"][0]).has_baseline
-    assert input_spans(config, first, TRANSFORM) == [1]
+    assert spans_read(config, first, TRANSFORM) == [1]
 
     write_span(root, 2, seed=1, shift=Shift("dark"))
     watched = monitor(config)  # v1, pushed by the first run, on the new span
@@ -122,8 +105,8 @@ def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path, hub
     assert record_format.BRIGHTNESS_KEY in drifted
     assert record_format.ASPECT_RATIO_KEY not in drifted  # sizes come from the same draw
     assert {f.feature for f in result.features} == set(record_format.DRIFT_FEATURE_KEYS)
-    assert input_spans(config, second, TRANSFORM) == [1, 2]  # the window: both spans
-    assert input_spans(config, second, EVALUATOR) == [2]  # judged on the newest span
+    assert spans_read(config, second, TRANSFORM) == [1, 2]  # the window: both spans
+    assert spans_read(config, second, EVALUATOR) == [2]  # judged on the newest span
     assert second.component(TRAINER).state == "complete"  # drift does not block training
 
     card = pushed_card(hub, config, second)  # v2's card: the spans and the drift behind it

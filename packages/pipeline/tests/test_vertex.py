@@ -12,22 +12,10 @@ from pathlib import Path
 import pytest
 from segmentation_pipeline import vertex
 from segmentation_pipeline.config import load_config
+from vertex_settings import FAKE_TOKEN, GCP_FLAGS, IMAGE
 
-IMAGE = "europe-west4-docker.pkg.dev/test-project/segmentation/pipeline:abc123"
-FAKE_TOKEN = "hf_FAKEtokenValue0123456789abcdef"
 BASE_FLAGS = [
-    "--project",
-    "test-project",
-    "--region",
-    "europe-west4",
-    "--bucket",
-    "test-bucket",
-    "--pipeline-name",
-    "seg-test",
-    "--image-uri",
-    IMAGE,
-    "--hf-model-repo-id",
-    "someone/segmentation",
+    *GCP_FLAGS,
     "--hf-space-repo-id",
     "someone/segmentation-demo",
     "--dataset-spec",  # no data_prep output to read it from in these tests

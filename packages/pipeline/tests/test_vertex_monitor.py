@@ -9,22 +9,10 @@ import json
 import pytest
 from segmentation_pipeline import monitor, vertex_monitor
 from segmentation_pipeline.config import TARGET_VERTEX, PipelineConfig, config_flags, load_config
+from vertex_settings import FAKE_TOKEN, GCP_FLAGS, IMAGE
 
-IMAGE = "europe-west4-docker.pkg.dev/test-project/segmentation/pipeline:abc123"
-FAKE_TOKEN = "hf_FAKEtokenValue0123456789abcdef"
 FLAGS = [
-    "--project",
-    "test-project",
-    "--region",
-    "europe-west4",
-    "--bucket",
-    "test-bucket",
-    "--pipeline-name",
-    "seg-test",
-    "--image-uri",
-    IMAGE,
-    "--hf-model-repo-id",
-    "someone/segmentation",
+    *GCP_FLAGS,
     "--hf-token-secret-name",
     "segmentation-hf-token",
     "--monitor-max-iou-drop",

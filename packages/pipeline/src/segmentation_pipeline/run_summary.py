@@ -60,6 +60,25 @@ def span_of(artifact: metadata_store_pb2.Artifact) -> int:
     return artifact.properties["span"].int_value
 
 
+def input_spans(metadata_path: str, pipeline_name: str, run_id: str, node_id: str) -> list[int]:
+    """Spans of the Examples that node `node_id` read in pipeline run `run_id`, ascending (e.g.
+    the Transform's: the training window)."""
+    store = open_store(metadata_path)
+    run = store.get_context_by_type_and_name(_RUN_CONTEXT, run_id)
+    node = f"{pipeline_name}.{node_id}"
+    execution = next(
+        e
+        for e in store.get_executions_by_context(run.id)
+        if any(c.name == node for c in store.get_contexts_by_execution(e.id))
+    )
+    ids = [
+        event.artifact_id
+        for event in store.get_events_by_execution_ids([execution.id])
+        if event.type == metadata_store_pb2.Event.INPUT and event.path.steps[0].key == "examples"
+    ]
+    return sorted(span_of(a) for a in store.get_artifacts_by_id(ids))
+
+
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     if not os.path.exists(metadata_path):
         raise FileNotFoundError(f"No ML Metadata database at {metadata_path}: nothing has run yet")

@@ -96,7 +96,8 @@ def run_drift_scenario(
     from segmentation_pipeline.deployment import last_deployment
     from segmentation_pipeline.drift import drift_of_run
     from segmentation_pipeline.monitor import format_result, monitor
-    from segmentation_pipeline.node_ids import TRAINER
+    from segmentation_pipeline.node_ids import TRAINER, TRANSFORM
+    from segmentation_pipeline.run_summary import input_spans
     from segmentation_pipeline.scenario_report import ScenarioResults, write_report
     from segmentation_pipeline.scoring import score_serving_model
 
@@ -161,7 +162,9 @@ def run_drift_scenario(
         v1_at_blessing=watched.then["mean"],
         monitor_alert=watched.alert,
         max_drop=watched.max_drop,
-        trained_spans=tuple(_transform_spans(config, summary)),
+        trained_spans=tuple(
+            input_spans(config.metadata_path, config.pipeline_name, summary.run_id, TRANSFORM)
+        ),
         wall_seconds=time.monotonic() - started,
         notes=[
             f"Evaluator on span 2: {evaluation.get('mean_iou [candidate]', '?')} (v2) vs "
@@ -177,26 +180,3 @@ def run_drift_scenario(
         print(f"  {name}: {path}")
     print(f"Scenario done in {results.wall_seconds:.0f} s.")
     return paths
-
-
-def _transform_spans(config: PipelineConfig, summary) -> list[int]:
-    """Spans of the Examples the Transform of this run read (the training window)."""
-    from ml_metadata.proto import metadata_store_pb2
-
-    from segmentation_pipeline.node_ids import TRANSFORM
-    from segmentation_pipeline.run_summary import open_store, span_of
-
-    store = open_store(config.metadata_path)
-    run = store.get_context_by_type_and_name("pipeline_run", summary.run_id)
-    node = f"{config.pipeline_name}.{TRANSFORM}"
-    execution = next(
-        e
-        for e in store.get_executions_by_context(run.id)
-        if any(c.name == node for c in store.get_contexts_by_execution(e.id))
-    )
-    ids = [
-        event.artifact_id
-        for event in store.get_events_by_execution_ids([execution.id])
-        if event.type == metadata_store_pb2.Event.INPUT and event.path.steps[0].key == "examples"
-    ]
-    return sorted(span_of(a) for a in store.get_artifacts_by_id(ids))

@@ -44,6 +44,13 @@ def _plt():
     return plt
 
 
+def _save(plt, figure, path: str) -> str:
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def drift_chart(drift: DriftResult, path: str) -> str:
     plt = _plt()
     names = [f.feature for f in drift.features]
@@ -57,10 +64,7 @@ def drift_chart(drift: DriftResult, path: str) -> str:
     axes.set_xlim(0, 1)
     axes.invert_yaxis()
     axes.set_xlabel("Jensen-Shannon divergence, span 2 vs span 1 (red: drift)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def metrics_chart(results: ScenarioResults, path: str) -> str:
@@ -74,10 +78,7 @@ def metrics_chart(results: ScenarioResults, path: str) -> str:
     axes.set_ylim(0, 1)
     axes.set_ylabel("mean IoU (eval split)")
     axes.set_title(f"before and after retraining ({results.shift})")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def class_iou_chart(results: ScenarioResults, path: str) -> str:
@@ -94,10 +95,7 @@ def class_iou_chart(results: ScenarioResults, path: str) -> str:
     axes.set_ylim(0, 1)
     axes.set_ylabel("IoU on span 2 (eval)")
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def predictions_chart(

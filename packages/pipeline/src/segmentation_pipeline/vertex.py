@@ -112,19 +112,24 @@ def submit_pipeline(config: PipelineConfig, pipeline_json: str) -> str:
     return job.resource_name
 
 
+def add_command(
+    commands: Any, name: str, help_text: str, default_output: str
+) -> argparse.ArgumentParser:
+    """A subcommand that compiles a pipeline JSON: --output, --verbose and every config flag."""
+    command = commands.add_parser(name, help=help_text)
+    command.add_argument(
+        "--output", default=default_output, help=f"pipeline JSON path [{default_output}]"
+    )
+    add_verbose_flag(command)
+    add_config_arguments(command)
+    return command
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Compile or submit the Vertex AI pipeline.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (
-        ("compile", "write the pipeline JSON"),
-        ("submit", "compile, then create the Vertex PipelineJob"),
-    ):
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument(
-            "--output", default=DEFAULT_OUTPUT, help=f"pipeline JSON path [{DEFAULT_OUTPUT}]"
-        )
-        add_verbose_flag(command)
-        add_config_arguments(command)
+    add_command(commands, "compile", "write the pipeline JSON", DEFAULT_OUTPUT)
+    add_command(commands, "submit", "compile, then create the Vertex PipelineJob", DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     config = config_from_cli(parser, args, TARGET_VERTEX)
     quiet_libraries(args.verbose)

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from segmentation_pipeline.config import (
     TARGET_VERTEX,
     PipelineConfig,
-    add_config_arguments,
     config_flags,
     config_from_cli,
 )
-from segmentation_pipeline.terminal import add_verbose_flag, quiet_libraries
+from segmentation_pipeline.terminal import quiet_libraries
+from segmentation_pipeline.vertex import add_command
 
 DEFAULT_OUTPUT = "monitor_pipeline.json"
 DEFAULT_CRON = "0 6 * * *"  # every day at 06:00 UTC
@@ -130,20 +130,13 @@ def schedule_monitor(config: PipelineConfig, pipeline_json: str, cron: str) -> s
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (
-        ("compile", "write the monitor pipeline JSON"),
-        ("schedule", "compile, then create the Vertex schedule running it"),
-    ):
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument(
-            "--output", default=DEFAULT_OUTPUT, help=f"pipeline JSON path [{DEFAULT_OUTPUT}]"
-        )
-        if name == "schedule":
-            command.add_argument(
-                "--cron", default=DEFAULT_CRON, help=f"when to run [{DEFAULT_CRON!r}, UTC]"
-            )
-        add_verbose_flag(command)
-        add_config_arguments(command)
+    add_command(commands, "compile", "write the monitor pipeline JSON", DEFAULT_OUTPUT)
+    schedule = add_command(
+        commands, "schedule", "compile, then create the Vertex schedule running it", DEFAULT_OUTPUT
+    )
+    schedule.add_argument(
+        "--cron", default=DEFAULT_CRON, help=f"when to run [{DEFAULT_CRON!r}, UTC]"
+    )
     args = parser.parse_args(argv)
     config = config_from_cli(parser, args, TARGET_VERTEX)
     if not config.hf_model_repo_id:

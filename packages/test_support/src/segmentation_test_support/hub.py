@@ -10,6 +10,9 @@ import tempfile
 # A distinctive token: tests grep logs, metadata and files for it.
 TOKEN = f"hf_{secrets.token_hex(20)}"
 USER = "pet-lab"
+# The variable whole-pipeline tests keep a local Hub's token in: the pipeline's HFPusher reads it
+# by this name (hf_token_env_var).
+PIPELINE_TOKEN_ENV_VAR = "PIPELINE_TEST_HF_TOKEN"  # noqa: S105 (a name, not a token)
 
 
 def isolate_hub_client() -> None:
