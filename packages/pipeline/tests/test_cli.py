@@ -15,6 +15,7 @@ COMMANDS = {
     "vertex": ["-m", "segmentation_pipeline.vertex", "compile"],
     "local_runner": ["-m", "segmentation_pipeline.local_runner"],
     "monitor": ["-m", "segmentation_pipeline.monitor"],
+    "vertex_monitor": ["-m", "segmentation_pipeline.vertex_monitor", "compile"],
 }
 # Imports that take seconds: none of them may load before the arguments are checked.
 HEAVY_MODULES = ("tensorflow", "tfx", "apache_beam", "tensorflow_model_analysis")
@@ -53,8 +54,9 @@ def run_cli(argv: list[str]) -> tuple[subprocess.CompletedProcess, float, float]
 )
 def test_a_bad_flag_answers_in_under_two_seconds_of_cpu(name, flags, message):
     argv = COMMANDS[name] + flags
-    if name == "vertex":  # valid Vertex settings, so only the bad flag is wrong
+    if name.startswith("vertex"):  # valid Vertex settings, so only the bad flag is wrong
         argv += ["--project", "p", "--bucket", "b", "--image-uri", "img"]
+        argv += ["--hf-model-repo-id", "someone/model"] if name == "vertex_monitor" else []
     result, wall, cpu = run_cli(argv)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr
