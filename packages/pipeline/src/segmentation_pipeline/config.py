@@ -163,7 +163,7 @@ class PipelineConfig:
     epochs: int = _setting(4, "Epochs the training steps are spread over.")
     batch_size: int = _setting(8, "Training batch size.")
     eval_batch_size: int = _setting(16, "Evaluation batch size during training.")
-    learning_rate: float = _setting(2e-3, "Adam learning rate (the peak, with a schedule).")
+    learning_rate: float = _setting(4e-3, "Adam learning rate (the peak, with a schedule).")
     lr_schedule: str = _setting(
         "warmup-cosine", "Learning-rate schedule: constant, or warmup-cosine (linear, then cosine)."
     )
