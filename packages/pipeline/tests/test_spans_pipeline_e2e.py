@@ -69,10 +69,6 @@ def run(config: PipelineConfig) -> RunSummary:
     return read_latest_run(config.metadata_path, config.pipeline_name)
 
 
-def spans_read(config: PipelineConfig, summary: RunSummary, node_id: str) -> list[int]:
-    return input_spans(config.metadata_path, config.pipeline_name, summary.run_id, node_id)
-
-
 def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path, hub, monkeypatch):
     root = tmp_path / "data"
     write_span(root, 1, seed=0)
@@ -87,7 +83,7 @@ def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path, hub
     first = run(config)
     assert first.component(DRIFT_VALIDATOR).state == "complete"  # runs without a baseline
     assert not read_drift(first.component(DRIFT_VALIDATOR).outputs["anomalies"][0]).has_baseline
-    assert spans_read(config, first, TRANSFORM) == [1]
+    assert input_spans(config.metadata_path, first.component(TRANSFORM)) == [1]
 
     write_span(root, 2, seed=1, shift=Shift("dark"))
     watched = monitor(config)  # v1, pushed by the first run, on the new span
@@ -105,8 +101,10 @@ def test_a_dark_span_drifts_and_is_trained_on_with_the_span_before(tmp_path, hub
     assert record_format.BRIGHTNESS_KEY in drifted
     assert record_format.ASPECT_RATIO_KEY not in drifted  # sizes come from the same draw
     assert {f.feature for f in result.features} == set(record_format.DRIFT_FEATURE_KEYS)
-    assert spans_read(config, second, TRANSFORM) == [1, 2]  # the window: both spans
-    assert spans_read(config, second, EVALUATOR) == [2]  # judged on the newest span
+    trained_on = input_spans(config.metadata_path, second.component(TRANSFORM))
+    assert trained_on == [1, 2]  # the window: both spans
+    judged_on = input_spans(config.metadata_path, second.component(EVALUATOR))
+    assert judged_on == [2]  # judged on the newest span
     assert second.component(TRAINER).state == "complete"  # drift does not block training
 
     card = pushed_card(hub, config, second)  # v2's card: the spans and the drift behind it

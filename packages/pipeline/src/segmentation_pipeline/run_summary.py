@@ -32,6 +32,7 @@ class ComponentRun:
     node_id: str
     state: str
     seconds: float
+    execution_id: int  # its ML Metadata execution, for reading what it consumed
     outputs: dict[str, list[str]] = field(default_factory=dict)  # output key -> artifact URIs
     results: dict[str, str] = field(default_factory=dict)  # name -> value, for people
 
@@ -60,20 +61,13 @@ def span_of(artifact: metadata_store_pb2.Artifact) -> int:
     return artifact.properties["span"].int_value
 
 
-def input_spans(metadata_path: str, pipeline_name: str, run_id: str, node_id: str) -> list[int]:
-    """Spans of the Examples that node `node_id` read in pipeline run `run_id`, ascending (e.g.
-    the Transform's: the training window)."""
+def input_spans(metadata_path: str, component: ComponentRun) -> list[int]:
+    """Spans of the Examples a component's execution read, ascending (e.g. the Transform's: the
+    training window)."""
     store = open_store(metadata_path)
-    run = store.get_context_by_type_and_name(_RUN_CONTEXT, run_id)
-    node = f"{pipeline_name}.{node_id}"
-    execution = next(
-        e
-        for e in store.get_executions_by_context(run.id)
-        if any(c.name == node for c in store.get_contexts_by_execution(e.id))
-    )
     ids = [
         event.artifact_id
-        for event in store.get_events_by_execution_ids([execution.id])
+        for event in store.get_events_by_execution_ids([component.execution_id])
         if event.type == metadata_store_pb2.Event.INPUT and event.path.steps[0].key == "examples"
     ]
     return sorted(span_of(a) for a in store.get_artifacts_by_id(ids))
@@ -124,7 +118,7 @@ def _summarize(
         )
         seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1e3
         component = ComponentRun(
-            node_id, _STATE_NAMES.get(execution.last_known_state, "?"), seconds
+            node_id, _STATE_NAMES.get(execution.last_known_state, "?"), seconds, execution.id
         )
         _collect_outputs(store, execution.id, component)
         components.append(component)
