@@ -71,15 +71,13 @@ def _iou(scores, class_names) -> dict[str, float]:
     return {"mean": scores.mean_iou, **{n: scores.class_iou[n] for n in class_names}}
 
 
-def _predictions(model_dirs: list[str], data_dir: str, count: int):
-    """(images, true masks, masks of each model) for the first `count` eval records."""
-    from segmentation_pipeline.scoring import eval_records, mask_predictor
+def _predictions(predictors: list, data_dir: str, count: int):
+    """(images, true masks, masks of each `scoring.mask_predictor`) for the first `count` eval
+    records."""
+    from segmentation_pipeline.scoring import eval_records
 
     records = list(eval_records(data_dir, count))
-    masks = []
-    for model_dir in model_dirs:
-        predict = mask_predictor(model_dir)
-        masks.append([predict(r.image) for r in records])
+    masks = [[predict(r.image) for r in records] for predict in predictors]
     return [r.image for r in records], [r.mask for r in records], *masks
 
 
@@ -99,7 +97,7 @@ def run_drift_scenario(
     from segmentation_pipeline.node_ids import TRAINER, TRANSFORM
     from segmentation_pipeline.run_summary import input_spans
     from segmentation_pipeline.scenario_report import ScenarioResults, write_report
-    from segmentation_pipeline.scoring import score_serving_model
+    from segmentation_pipeline.scoring import mask_predictor, score_predictor
 
     shift = Shift.parse(shift_text)
     started = time.monotonic()
@@ -144,11 +142,13 @@ def run_drift_scenario(
     scored = [name for i, name in enumerate(spec.class_names) if i != spec.void_label]
     candidate_dir = os.path.join(summary.component(TRAINER).outputs["model"][0], "Format-Serving")
 
-    def iou(model_dir, data_dir):
-        scores = score_serving_model(model_dir, data_dir, spec.class_names, spec.void_label)
+    v2_dir = v2.model_dir if v2_pushed else candidate_dir
+    v1_predict, v2_predict = mask_predictor(v1.model_dir), mask_predictor(v2_dir)
+
+    def iou(predict, data_dir):
+        scores = score_predictor(predict, data_dir, spec.class_names, spec.void_label)
         return _iou(scores, scored)
 
-    v2_dir = v2.model_dir if v2_pushed else candidate_dir
     results = ScenarioResults(
         shift=str(shift),
         class_names=tuple(scored),
@@ -156,15 +156,13 @@ def run_drift_scenario(
         drift=drift,
         v1_version=v1.version,
         v2_version=v2.version if v2_pushed else None,
-        v1_span1=iou(v1.model_dir, span1),
-        v1_span2=iou(v1.model_dir, span2),
-        v2_span2=iou(v2_dir, span2),
+        v1_span1=iou(v1_predict, span1),
+        v1_span2=iou(v1_predict, span2),
+        v2_span2=iou(v2_predict, span2),
         v1_at_blessing=watched.then["mean"],
         monitor_alert=watched.alert,
         max_drop=watched.max_drop,
-        trained_spans=tuple(
-            input_spans(config.metadata_path, config.pipeline_name, summary.run_id, TRANSFORM)
-        ),
+        trained_spans=tuple(input_spans(config.metadata_path, summary.component(TRANSFORM))),
         wall_seconds=time.monotonic() - started,
         notes=[
             f"Evaluator on span 2: {evaluation.get('mean_iou [candidate]', '?')} (v2) vs "
@@ -173,7 +171,7 @@ def run_drift_scenario(
             f"Hub model repo: {hub_url}",
         ],
     )
-    predictions = _predictions([v1.model_dir, v2_dir], span2, _PREDICTION_ROWS)
+    predictions = _predictions([v1_predict, v2_predict], span2, _PREDICTION_ROWS)
     paths = write_report(results, predictions, str(root / "report"))
     print("\nScenario report:")
     for name, path in paths.items():

@@ -115,7 +115,18 @@ def score_serving_model(
     limit: int | None = None,
 ) -> Scores:
     """Runs the serving signature on every eval record of `data_dir` (or the first `limit`)."""
-    predict = mask_predictor(model_dir)
+    return score_predictor(mask_predictor(model_dir), data_dir, class_names, void_label, limit)
+
+
+def score_predictor(
+    predict: Callable[[np.ndarray], np.ndarray],
+    data_dir: str,
+    class_names: Sequence[str],
+    void_label: int | None = None,
+    limit: int | None = None,
+) -> Scores:
+    """Scores a `mask_predictor` already loaded (a model scored on several data sets is loaded
+    once) on every eval record of `data_dir` (or the first `limit`)."""
     confusion = np.zeros((len(class_names),) * 2, dtype=np.int64)
     examples = 0
     for record in eval_records(data_dir, limit):
