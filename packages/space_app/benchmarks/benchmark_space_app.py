@@ -1,4 +1,4 @@
-"""Request latency of the Space app through gradio_client: baseline and candidate in one run.
+"""Request latency of the Space app, baseline and candidate in one run, as clients call it.
 
 Starts tfx_hf_pusher's local Hub, publishes one SavedModel to it and runs two copies of the app
 as the Space does (`python app.py`, loopback ports): the template at `--baseline-ref` (a git
@@ -169,24 +169,27 @@ def main() -> None:
             env = {**hub.client_env(), "MODEL_REPO_ID": REPO_ID, "MODEL_REVISION": revision}
             timings = {}
             with serve_apps(templates, env, work_dir) as urls:
+                clients = {}
+                for label, url in urls.items():
+                    clients[f"{label}, gradio_client"] = Client(url, verbose=False)
+                    # httpx builds a TLS context (~20 ms) per request unless given one
+                    clients[f"{label}, gradio_client, one TLS context"] = Client(
+                        url, verbose=False, ssl_verify=ssl.create_default_context()
+                    )
+                pages = {
+                    f"{label}, page protocol": BrowserProtocolClient(url, "segment")
+                    for label, url in urls.items()
+                }
                 for size, photo in photos.items():
                     upload = handle_file(str(photo))
                     data = tf.constant([photo.read_bytes()])
-                    calls = {}
-                    for label, url in urls.items():
-                        clients = {
-                            "gradio_client": Client(url, verbose=False),
-                            # httpx builds a TLS context (~20 ms) per request unless given one
-                            "gradio_client, one TLS context": Client(
-                                url, verbose=False, ssl_verify=ssl.create_default_context()
-                            ),
-                        }
-                        for kind, client in clients.items():
-                            calls[f"{label}, {kind}"] = lambda c=client, u=upload: c.predict(
-                                u, api_name="/segment"
-                            )
-                        page = BrowserProtocolClient(url, "segment")
-                        calls[f"{label}, page protocol"] = lambda p=page, f=photo: p.predict(f)
+                    calls = {
+                        name: lambda c=client, u=upload: c.predict(u, api_name="/segment")
+                        for name, client in clients.items()
+                    }
+                    calls.update(
+                        {name: lambda p=page, f=photo: p.predict(f) for name, page in pages.items()}
+                    )
                     calls["model in-process"] = lambda data=data: serve(image_bytes=data)
                     timings.update({(size, label): [] for label in calls})
                     order = list(calls)
@@ -199,7 +202,7 @@ def main() -> None:
                     print(f"  {size} px: {args.requests} interleaved rounds done", flush=True)
 
         print(
-            f"\nLatency through gradio_client, {args.requests} interleaved rounds (ms); "
+            f"\nRequest latency, {args.requests} interleaved rounds (ms); "
             f"load average {os.getloadavg()[0]:.1f} at the end"
         )
         print(f"{'image':>8}  {'path':<56} {'min':>8} {'p50':>8} {'p95':>8}")

@@ -23,16 +23,12 @@ class BrowserProtocolClient:
         self._http = httpx.Client(base_url=url.rstrip("/") + "/", timeout=timeout)
         config = self._http.get("config").raise_for_status().json()
         self._prefix = config.get("api_prefix", "").strip("/") + "/"
-        self._root = config.get("root", url).rstrip("/") + "/"
         [self._fn_index] = [
             dependency["id"]
             for dependency in config["dependencies"]
             if dependency.get("api_name") == api_name
         ]
         self._session = uuid.uuid4().hex
-
-    def close(self) -> None:
-        self._http.close()
 
     def predict(self, image: Path) -> list[bytes]:
         """Segments `image`; returns the bytes of every file output (the overlay PNG)."""
