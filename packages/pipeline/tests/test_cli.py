@@ -56,7 +56,7 @@ def test_a_bad_flag_answers_in_under_two_seconds_of_cpu(name, flags, message):
     argv = COMMANDS[name] + flags
     if name.startswith("vertex"):  # valid Vertex settings, so only the bad flag is wrong
         argv += ["--project", "p", "--bucket", "b", "--image-uri", "img"]
-        argv += ["--hf-model-repo-id", "someone/model"] if name == "vertex_monitor" else []
+        argv += ["--hf-model-repo-id", "someone/model"]
     result, wall, cpu = run_cli(argv)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr
