@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import io
 import math
 import os
 import random
@@ -40,11 +39,12 @@ from google.protobuf.internal import api_implementation
 from PIL import Image
 from segmentation_data_prep import processing, record_format, shards
 from segmentation_data_prep.beam_job import run_data_prep
+from segmentation_data_prep.drift_features import drift_features
 from segmentation_data_prep.inputs import list_inputs
 from segmentation_data_prep.synthetic import write_synthetic_pet_dataset
 from timed_runs import shard_bytes, timed_data_prep
 
-IN_PROCESS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+IN_PROCESS = {"beam_args": ["--direct_running_mode=in_memory"], "local_processes": 1}
 
 
 def stack() -> str:
@@ -69,49 +69,52 @@ def profile(dataset: Path, size: int, count: int, work: Path) -> None:
     the Beam job adds on top (in-process run over the same images)."""
     pairs = list_inputs(str(dataset)).pairs[:count]
     settings = processing.ProcessingSettings(size, 0.2)
+    spec = settings.spec
     steps = {}
-    steps["read files"], data = _best_ms(
-        lambda p: (Path(p.image_path).read_bytes(), Path(p.mask_path).read_bytes()), pairs
+    steps["read files"], raws = _best_ms(lambda p: processing.read_pair(p, 1 << 26), pairs)
+
+    def open_both(raw):
+        return (
+            processing._open(raw.image, raw.paths[0], "image", settings, []),
+            processing._open(raw.mask, raw.paths[1], "mask", settings, []),
+        )
+
+    steps["parse headers + size checks"], _ = _best_ms(open_both, raws)
+    steps["decode image (JPEG at half scale)"], decoded = _best_ms(
+        lambda raw: processing._decode_reduced(open_both(raw)[0], "image", size), raws
     )
-
-    def decode_image(item):
-        return processing._decode_reduced(Image.open(io.BytesIO(item[0])), "image", size)
-
-    steps["decode image (JPEG at half scale)"], decoded = _best_ms(decode_image, data)
+    steps["decode image (JPEG at half scale)"] -= steps["parse headers + size checks"]
     steps["convert to RGB"], _ = _best_ms(lambda d: processing.to_rgb(d[0], []), decoded)
-
-    def decode_mask(item):
-        trimap = np.asarray(Image.open(io.BytesIO(item[1])))
-        processing._out_of_range_values(trimap)
-        return trimap
-
-    steps["decode + check trimap"], trimaps = _best_ms(decode_mask, data)
+    steps["decode mask + map to class ids"], labels = _best_ms(
+        lambda raw: processing.class_ids(open_both(raw)[1], spec, []), raws
+    )
+    steps["decode mask + map to class ids"] -= steps["parse headers + size checks"]
     steps["resize image (Lanczos)"], pixels = _best_ms(
         lambda d: np.asarray(d[0].resize((size, size), processing.IMAGE_RESAMPLE, box=d[1])),
         decoded,
     )
-    steps["resize mask (nearest)"], labels = _best_ms(
-        lambda t: np.asarray(Image.fromarray(t).resize((size, size), processing.MASK_RESAMPLE)) - 1,
-        trimaps,
+    steps["resize mask (nearest)"], small = _best_ms(
+        lambda ids: processing.resize_pair(Image.new("RGB", (1, 1)), ids, size)[1], labels
+    )
+    resized = list(zip(pixels, small))
+    steps["drift features"], _ = _best_ms(
+        lambda pl: drift_features(pl[0], pl[1], spec.num_classes, (500, 375)), resized
     )
     steps["PNG encode image + mask"], _ = _best_ms(
-        lambda pl: (record_format.encode_png(pl[0]), record_format.encode_png(pl[1])),
-        list(zip(pixels, labels)),
+        lambda pl: (record_format.encode_png(pl[0]), record_format.encode_png(pl[1])), resized
     )
-    steps["Example proto + split hash"], examples = _best_ms(  # minus the PNG step below
-        lambda pl: (
-            record_format.encode_example("Abyssinian_1", *pl),
-            processing.split_for_stem("Abyssinian_1", 0.2),
-        )[0],
-        list(zip(pixels, labels)),
+    steps["Example wire format"], examples = _best_ms(
+        lambda pl: record_format.encode_example("Abyssinian_1", *pl), resized
     )
-    steps["Example proto + split hash"] -= steps["PNG encode image + mask"]
+    steps["Example wire format"] -= steps["PNG encode image + mask"] + steps["drift features"]
+    steps["split hash"], _ = _best_ms(lambda p: processing.split_for_stem(p.stem, 0.2), pairs)
     record_seconds = []
     for _ in range(3):
         started = time.perf_counter()
         shards.write_file(str(work / "profile.tfrecord"), shards.tfrecord_bytes(examples))
         record_seconds.append(time.perf_counter() - started)
     steps["TFRecord framing + write"] = min(record_seconds) / len(examples) * 1000
+    steps["sum of the steps"] = sum(steps.values())
     steps["process_pair end to end"], _ = _best_ms(
         lambda p: processing.process_pair(p, settings), pairs
     )
@@ -126,7 +129,7 @@ def profile(dataset: Path, size: int, count: int, work: Path) -> None:
     for _ in range(3):
         started = time.perf_counter()
         run_data_prep(str(subset), str(work / "profile_out"), image_size=size, overwrite=True,
-                      show_progress=False, beam_args=IN_PROCESS)  # fmt: skip
+                      show_progress=False, **IN_PROCESS)  # fmt: skip
         job = min(job, time.perf_counter() - started)
     per_image = job / len(pairs) * 1000
     steps["whole job in-process (best of 3)"] = per_image
@@ -185,6 +188,14 @@ def non_integer_label_fraction(output_dir: Path) -> float:
     return fractional / max(total, 1)
 
 
+def variant_settings(flags: list[str]) -> dict:
+    """run_data_prep arguments of a --variant: --local-processes, and Beam options."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--local-processes", type=int, default=None)
+    known, beam_args = parser.parse_known_args(flags)
+    return {"local_processes": known.local_processes, "beam_args": beam_args}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -199,8 +210,9 @@ def main() -> None:
         "--variant",
         action="append",
         default=[],
-        help="extra data_prep configuration NAME=BEAM_ARGS, e.g. "
-        "'mp2=--direct_running_mode multi_processing --direct_num_workers 2'",
+        help="extra data_prep configuration NAME=FLAGS (--local-processes N and Beam options), "
+        "e.g. 'threads=--local-processes 1 --direct_running_mode multi_threading "
+        "--direct_num_workers 2'",
     )
     parser.add_argument(
         "--png-compress-level", type=int, default=record_format.DEFAULT_PNG_COMPRESS_LEVEL
@@ -221,10 +233,10 @@ def main() -> None:
 
     if args.profile:
         profile(dataset, args.image_size, args.profile, work)
-    variants = {"data_prep (default)": []}
+    variants = {"data_prep (default)": {}}
     for variant in args.variant:
-        name, _, beam_args = variant.partition("=")
-        variants[f"data_prep ({name})"] = shlex.split(beam_args)
+        name, _, flags = variant.partition("=")
+        variants[f"data_prep ({name})"] = variant_settings(shlex.split(flags))
     results: dict[str, list[tuple[float, float]]] = {}
     for attempt in range(args.repeat):
         out = work / f"reference-{attempt}"
@@ -234,7 +246,7 @@ def main() -> None:
         size = shard_bytes(glob.glob(str(out / "*.tfrec"))) / count
         results.setdefault("reference", []).append((count / seconds, size))
         print(f"reference run {attempt + 1}: {count / seconds:.1f} img/s, {size / 1024:.1f} KiB/ex")
-        for name, beam_args in variants.items():
+        for name, settings in variants.items():
             out = work / f"data_prep-{attempt}-{len(results)}"
             _, rate, size = timed_data_prep(
                 dataset,
@@ -242,7 +254,7 @@ def main() -> None:
                 image_size=args.image_size,
                 overwrite=True,
                 png_compress_level=args.png_compress_level,
-                beam_args=beam_args,
+                **settings,
             )
             results.setdefault(name, []).append((rate, size))
             print(f"{name} run {attempt + 1}: {rate:.1f} img/s, {size / 1024:.1f} KiB/ex")

@@ -24,6 +24,6 @@ def mixed_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def mixed_run(mixed_dataset, tmp_path_factory):
-    """The in-process job on mixed_dataset: (report, output dir); other runs compare to it."""
+    """The job in one process on mixed_dataset: (report, output dir); other runs compare to it."""
     output_dir = tmp_path_factory.mktemp("mixed_out")
-    return run_on_mixed_inputs(mixed_dataset, output_dir, IN_PROCESS), output_dir
+    return run_on_mixed_inputs(mixed_dataset, output_dir, IN_PROCESS, local_processes=1), output_dir

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import multiprocessing
 import os
 import re
 import subprocess
@@ -228,6 +229,7 @@ def test_module_entry_point():
         ({"image_size": 0}, "image_size"),
         ({"num_eval_shards": 0}, "num_eval_shards"),
         ({"png_compress_level": 10}, "png_compress_level"),
+        ({"local_processes": 0}, "local_processes must be >= 1, got 0"),
     ],
 )
 def test_bad_arguments_are_clear_errors(tmp_path, kwargs, message):
@@ -235,12 +237,12 @@ def test_bad_arguments_are_clear_errors(tmp_path, kwargs, message):
         run_data_prep(str(tmp_path), str(tmp_path / "out"), **kwargs)
 
 
-def test_local_default_is_threads_unless_chosen():
+def test_local_default_is_one_beam_thread_unless_chosen():
     def mode(beam_args):
         options = pipeline_options(beam_args).get_all_options()
         return options["direct_running_mode"], options["direct_num_workers"]
 
-    assert mode(None) == ("multi_threading", 0)  # 0 = one thread per core
+    assert mode(None) == ("in_memory", 1)  # examples go to worker processes (process_pool.py)
     assert mode(["--direct_running_mode=multi_processing", "--direct_num_workers=2"]) == (
         "multi_processing",
         2,
@@ -264,6 +266,25 @@ def test_dataflow_options_are_checked_before_submitting():
     assert everything["runner"] == "DataflowRunner" and everything["project"] == "my-project"
     assert everything["sdk_container_image"] == "europe-docker.pkg.dev/p/r/i:1"
     assert pipeline_options([*dataflow, "--setup_file", setup_py]).get_all_options()["setup_file"]
+
+
+def test_worker_processes_write_the_same_bytes_and_report_and_leave_none_behind(
+    mixed_run, mixed_dataset, tmp_path
+):
+    report_in_process, first_dir = mixed_run
+    report = run_on_mixed_inputs(mixed_dataset, tmp_path, IN_PROCESS, local_processes=2)
+    for split in record_format.SPLIT_NAMES:
+        assert read_split(tmp_path, split) == read_split(first_dir, split)
+    for key in ("found", "written", "rejected", "rejections", "warning_items"):
+        assert report[key] == report_in_process[key]
+    assert multiprocessing.active_children() == []
+
+
+def test_worker_processes_are_refused_for_dataflow_before_anything_is_read(tmp_path):
+    dataflow = ["--runner", "DataflowRunner", "--project", "p", "--region", "europe-west1"]
+    dataflow += ["--temp_location", "gs://b/tmp", "--sdk_container_image", "e-docker.pkg.dev/i:1"]
+    with pytest.raises(DataPrepError, match=r"local .*DirectRunner.* --max_num_workers"):
+        run_data_prep("gs://b/missing", "gs://b/out", local_processes=2, beam_args=dataflow)
 
 
 @pytest.mark.slow

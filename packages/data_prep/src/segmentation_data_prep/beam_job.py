@@ -21,6 +21,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
+    DirectOptions,
     GoogleCloudOptions,
     PipelineOptions,
     SetupOptions,
@@ -28,17 +29,12 @@ from apache_beam.options.pipeline_options import (
     WorkerOptions,
 )
 
-from segmentation_data_prep import record_format, shards, spans, staging
+from segmentation_data_prep import process_pool, record_format, shards, spans, staging
 from segmentation_data_prep.dataset_spec import DatasetSpec
 from segmentation_data_prep.hub_dataset import HubDataset
 from segmentation_data_prep.inputs import Outcome
 from segmentation_data_prep.presets import OXFORD_PET
-from segmentation_data_prep.processing import (
-    ProcessingSettings,
-    process_example,
-    process_pair,
-    split_for_stem,
-)
+from segmentation_data_prep.processing import ProcessingSettings, process_example, split_for_stem
 from segmentation_data_prep.progress import ProgressBar, ProgressFile
 from segmentation_data_prep.report import build_report, read_report, summary_line, write_report
 from segmentation_data_prep.settings import (
@@ -57,7 +53,7 @@ LOGGER = logging.getLogger(__name__)
 
 
 def pipeline_options(beam_args: list[str] | None) -> PipelineOptions:
-    """Beam options: the local default (DirectRunner threads), overridden by anything passed."""
+    """Beam options: the local default (DirectRunner, one thread), overridden by anything passed."""
     options = PipelineOptions([*DIRECT_DEFAULT, *(beam_args or [])])
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     if "dataflow" in runner.lower():
@@ -92,6 +88,20 @@ def _check_dataflow_options(options: PipelineOptions) -> None:
         )
 
 
+def _local_processes(requested: int | None, options, num_examples: int) -> int:
+    """Worker processes for the examples of a local run (0: none, Beam's workers do it).
+
+    `requested`, or by default every usable core when Beam runs in one thread (as
+    DIRECT_DEFAULT does) and there are enough examples to repay starting them.
+    """
+    if requested is not None:
+        return requested if requested > 1 else 0
+    one_thread = options.view_as(DirectOptions).direct_running_mode == "in_memory"
+    if one_thread and num_examples >= process_pool.MIN_EXAMPLES:
+        return process_pool.usable_cores()
+    return 0
+
+
 def _shard_count(requested: int | None, num_examples: int) -> int:
     if requested is not None:
         return requested
@@ -110,24 +120,42 @@ def _refuse_existing_output(output_dir: str, overwrite: bool) -> None:
 
 
 class ProcessChunkFn(beam.DoFn):
-    """Chunk -> its summary (main output) and the path of its part file (tagged "parts")."""
+    """Chunk -> its summary (main output) and the path of its part file (tagged "parts").
 
-    def __init__(self, settings: ProcessingSettings, parts_dir: str, progress_dir: str | None):
+    With `processes` > 1 (local runs only), examples are processed by that many worker
+    processes (process_pool.py) and this DoFn only reads, counts and writes.
+    """
+
+    def __init__(
+        self,
+        settings: ProcessingSettings,
+        parts_dir: str,
+        progress_dir: str | None,
+        processes: int = 0,
+    ):
         self.settings = settings
         self.parts_dir = parts_dir
         self.progress_dir = progress_dir
+        self.processes = processes
         self.progress: ProgressFile | None = None
+        self.pool = None
 
     def setup(self) -> None:
         # The directory exists only where the launcher runs (DirectRunner).
         if self.progress_dir and os.path.isdir(self.progress_dir):
             self.progress = ProgressFile(self.progress_dir)
+        if self.processes > 1:
+            self.pool = process_pool.start(self.processes)
+
+    def teardown(self) -> None:
+        if self.pool:
+            self.pool.shutdown(cancel_futures=True)
 
     def process(self, chunk: Chunk):
         summary = SummarizeFn().create_accumulator()
         records = []
-        for pair in chunk.pairs:
-            outcome, example = process_pair(pair, self.settings)
+        results = process_pool.process_pairs(chunk.pairs, self.settings, self.pool, self.processes)
+        for outcome, example in results:
             summary = SummarizeFn().add_input(summary, outcome)
             if example is not None:
                 records.append(example)
@@ -193,7 +221,9 @@ def _write_staged_report(summary, found, settings, report_path, shard_paths):
     write_report(build_report(written, rejected, warned, found, settings, by_split), report_path)
 
 
-def _process_chunks(pipeline, source: Source, staging_dir, processing, shard_counts, progress_dir):
+def _process_chunks(
+    pipeline, source: Source, staging_dir, processing, shard_counts, progress_dir, processes
+):
     """File layouts: chunks of pairs planned per shard; one part file per chunk."""
     pairs_by_split = {split: [] for split in record_format.SPLIT_NAMES}
     for pair in source.items:
@@ -212,7 +242,9 @@ def _process_chunks(pipeline, source: Source, staging_dir, processing, shard_cou
         | "Distribute" >> beam.Reshuffle()  # spread chunks over workers (Create is one bundle)
         | "Process"
         >> beam.ParDo(
-            ProcessChunkFn(processing, FileSystems.join(staging_dir, "parts"), progress_dir)
+            ProcessChunkFn(
+                processing, FileSystems.join(staging_dir, "parts"), progress_dir, processes
+            )
         ).with_outputs("parts", main="summaries")
     )
     shard_paths = (
@@ -254,8 +286,11 @@ class ProcessRowsFn(beam.DoFn):
             self.progress.flush()
 
 
-def _process_rows(pipeline, source: Source, staging_dir, processing, shard_counts, progress_dir):
-    """hf-parquet: rows -> records -> one TFRecord sink per split."""
+def _process_rows(
+    pipeline, source: Source, staging_dir, processing, shard_counts, progress_dir, processes
+):
+    """hf-parquet: rows -> records -> one TFRecord sink per split (no process pool: Beam's
+    parquet reader hands over one row at a time)."""
     processed = source.read(pipeline) | "Process" >> beam.ParDo(
         ProcessRowsFn(processing, progress_dir)
     ).with_outputs(*record_format.SPLIT_NAMES, main="outcomes")
@@ -283,11 +318,14 @@ def build_pipeline(
     shard_counts: dict[str, int],
     settings: dict[str, Any],
     progress_dir: str | None = None,
+    processes: int = 0,
 ) -> None:
-    """Shards and a report listing them, all inside `staging_dir` (promoted by the launcher)."""
+    """Shards and a report listing them, all inside `staging_dir` (promoted by the launcher).
+
+    `processes` > 1 processes file pairs in that many local worker processes."""
     process = _process_rows if source.layout == "hf-parquet" else _process_chunks
     summaries, shard_paths = process(
-        pipeline, source, staging_dir, processing, shard_counts, progress_dir
+        pipeline, source, staging_dir, processing, shard_counts, progress_dir, processes
     )
     _ = (
         (summaries, pipeline | "ListingRejections" >> beam.Create(source.rejected))
@@ -332,6 +370,7 @@ def run_data_prep(
     overwrite: bool = False,
     span: int | None = None,
     show_progress: bool = True,
+    local_processes: int | None = None,
     beam_args: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run the job and return the report (also written to `<output_dir>/report.json`).
@@ -346,6 +385,8 @@ def run_data_prep(
     `hub_dataset` records where a downloaded `input_dir` came from (repo, pinned commit).
     `span` writes the output as span N of `output_dir` (`<output_dir>/span-<N>/`, see
     spans.py), recorded in the report; a span is never overwritten.
+    `local_processes` is the number of worker processes of a local run (1: process in Beam's
+    own workers; default: every core for 50 pairs or more, see process_pool.py).
 
     Raises:
         DataPrepError: the arguments or the input cannot work, `output_dir` holds an output
@@ -364,6 +405,7 @@ def run_data_prep(
         num_eval_shards=num_eval_shards,
         max_pixels=max_pixels,
         max_file_bytes=max_file_bytes,
+        local_processes=local_processes,
     )
     input_dir, output_dir = input_dir.rstrip("/"), output_dir.rstrip("/")
     if span is not None:
@@ -375,11 +417,17 @@ def run_data_prep(
             )
         spans.refuse_existing_span(output_dir, span)
         spans_root, output_dir = output_dir, spans.span_dir(output_dir, span)
-    pipeline_options(beam_args)  # fail fast on bad options, before listing
+    options = pipeline_options(beam_args)  # fail fast on bad options, before listing
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    local = runner in ("DirectRunner", "direct", "FnApiRunner")
+    if local_processes is not None and local_processes > 1 and not local:
+        raise DataPrepError(
+            f"local_processes applies to local (DirectRunner) runs only, not {runner}: its "
+            "workers already use every core; scale it with --max_num_workers"
+        )
     started = time.monotonic()
     layout = layout or spec.layout
     source = list_source(input_dir, spec, layout, split, eval_fraction)
-    options = pipeline_options(beam_args)
     per_split = source.per_split
     shard_counts = {
         "train": _shard_count(num_train_shards, per_split["train"]),
@@ -415,8 +463,7 @@ def run_data_prep(
     processing = ProcessingSettings(
         image_size, eval_fraction, png_compress_level, max_pixels, max_file_bytes, spec
     )
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    local = runner in ("DirectRunner", "direct", "FnApiRunner")
+    processes = _local_processes(local_processes, options, source.num_to_process) if local else 0
     progress_dir = tempfile.mkdtemp(prefix="data_prep_progress_") if local else None
     staging_dir = staging.new_staging_dir(output_dir)
     try:
@@ -429,6 +476,7 @@ def run_data_prep(
             shard_counts=shard_counts,
             settings=settings,
             progress_dir=progress_dir,
+            processes=processes,
         )
         show = local and show_progress and source.num_to_process
         _run(pipeline, runner, local, (source.num_to_process, progress_dir) if show else None)

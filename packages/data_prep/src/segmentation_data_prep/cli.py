@@ -33,11 +33,12 @@ MEBIBYTE = 1024 * 1024
 
 EPILOG = f"""\
 Apache Beam options: every argument not listed above is passed to Beam as a pipeline option.
-  Local (default): DirectRunner with one worker thread per core, i.e.
+  Local (default): the DirectRunner in one thread, i.e.
+    --direct_running_mode in_memory --direct_num_workers 1
+  with the examples processed by one worker process per core (--local-processes; measured
+  faster than Beam's worker threads or processes on 2 cores). Another running mode replaces
+  that choice (and turns the worker processes off), e.g.
     --direct_running_mode multi_threading --direct_num_workers 0
-  (measured faster than worker processes and than in-process at every size on 2 cores).
-  Passing either flag yourself replaces that choice, e.g.
-    --direct_running_mode multi_processing --direct_num_workers 2
   Google Cloud Dataflow (same code; input and output on gs://):
     --runner DataflowRunner --project PROJECT --region REGION
     --temp_location gs://BUCKET/tmp
@@ -181,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse any image or trimap file larger than this many MiB (default: %(default)s)",
     )
     parser.add_argument(
+        "--local-processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local runs: process examples in N worker processes (1: in Beam's own workers; "
+        "default: every usable core when there are 50 examples or more)",
+    )
+    parser.add_argument(
         "--overwrite",
         action="store_true",
         help="replace the shards and report of a previous run in --output-dir once the new "
@@ -260,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         "num_eval_shards": args.num_eval_shards,
         "max_pixels": args.max_pixels,
         "max_file_bytes": int(args.max_file_mb * MEBIBYTE),
+        "local_processes": args.local_processes,
     }
     try:
         check_settings(**settings)

@@ -273,12 +273,3 @@ def process_pair(pair: Pair, settings: ProcessingSettings) -> tuple[Outcome, byt
     if isinstance(raw, Outcome):
         return raw, None
     return process_example(raw, settings)
-
-
-def process_item(
-    item: Pair | RawExample, settings: ProcessingSettings
-) -> tuple[Outcome, bytes | None]:
-    """process_pair for a listed file pair, process_example for a row read with its bytes."""
-    if isinstance(item, Pair):
-        return process_pair(item, settings)
-    return process_example(item, settings)

@@ -16,11 +16,12 @@ EXAMPLES_PER_SHARD = 1000  # ~30 MB shards at 128 px: enough files to read in pa
 # over either cap are rejected before decoding; 40 MP is a 7300 x 5500 photo.
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
-# Local default: DirectRunner with one worker thread per core (0 = os.cpu_count()). Measured on
-# 2 cores at N=300 and N=2000 (benchmarks/benchmark_data_prep.py): threads beat worker processes
-# (each imports Beam, and elements are pickled between them) and the single-threaded in-memory
-# runner at every size, because decoding, resizing and zlib release the GIL.
-DIRECT_DEFAULT = ["--direct_running_mode=multi_threading", "--direct_num_workers=0"]
+# Local default: the DirectRunner in one thread, examples processed by a pool of worker
+# processes (process_pool.py). Measured on 2 cores at N=2000 (benchmarks/benchmark_data_prep.py,
+# ms per example): one thread 3.2, Beam's threads 2.6 (the GIL is held a third of the time),
+# Beam's multi_processing 4.4 (each worker imports Beam and gets elements through gRPC), one
+# thread + the process pool 1.7.
+DIRECT_DEFAULT = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 
 class DataPrepError(RuntimeError):
@@ -40,6 +41,7 @@ def check_settings(
     num_eval_shards: int | None,
     max_pixels: int,
     max_file_bytes: int,
+    local_processes: int | None = None,
 ) -> None:
     """Raise DataPrepError naming the first setting out of its range."""
     if not 1 <= image_size <= record_format.MAX_IMAGE_SIZE:
@@ -60,3 +62,5 @@ def check_settings(
         raise DataPrepError(f"max_pixels must be >= 1, got {max_pixels}")
     if max_file_bytes < 1:
         raise DataPrepError(f"max_file_bytes must be >= 1, got {max_file_bytes}")
+    if local_processes is not None and local_processes < 1:
+        raise DataPrepError(f"local_processes must be >= 1, got {local_processes}")

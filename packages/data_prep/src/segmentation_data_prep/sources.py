@@ -3,7 +3,8 @@
 The launcher lists names only (file layouts) or parquet footers only (hf-parquet), so counts,
 shard sizes and every input that cannot be used are known before the pipeline starts. In
 the pipeline, `read` yields file Pairs (read by the processing step) or RawExamples (parquet
-rows, which carry their bytes); `processing.process_item` takes either.
+rows, which carry their bytes): `processing.process_pair` reads and processes a Pair,
+`processing.process_example` processes a RawExample.
 """
 
 from __future__ import annotations
