@@ -337,7 +337,7 @@ def compile_model(
     Under a mixed_float16 model policy Keras wraps Adam in a LossScaleOptimizer.
 
     The first training step is traced once, not twice, and its graph is small (measured by
-    benchmarks/benchmark_pipeline.py: first epoch 9.1 -> 4.6 s on CPU, later steps ~7 % faster):
+    benchmarks/benchmark_pipeline.py: first epoch 9.1 -> 4.7 s on CPU; main job steps ~7 % faster):
     - Keras 2's legacy Adam updates each variable with one fused kernel (ResourceApplyAdam)
       where the newer optimizer adds ~10 ops per variable, for the same arithmetic;
     - its slot variables are created here: created in the first step, they make TensorFlow
