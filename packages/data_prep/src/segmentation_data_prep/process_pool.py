@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
@@ -49,7 +50,21 @@ def usable_cores() -> int:
 
 
 def start(processes: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+    return ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("fork"), initializer=_own_streams
+    )
+
+
+def _own_streams() -> None:
+    """In a new worker: standard streams of its own. A fork copies the parent's with their
+    locks as they were, and the progress bar writes to stderr from another thread: a lock
+    held at that instant would block the worker's first warning forever."""
+    for name, descriptor in (("stdout", 1), ("stderr", 2)):
+        try:
+            stream = os.fdopen(os.dup(descriptor), "w", buffering=1)
+        except OSError:  # the parent has no such stream (a daemon)
+            stream = open(os.devnull, "w")  # noqa: SIM115 (the worker's, for its lifetime)
+        setattr(sys, name, stream)
 
 
 def process_pairs(
