@@ -91,13 +91,14 @@ def _check_dataflow_options(options: PipelineOptions) -> None:
 def _local_processes(requested: int | None, options, num_examples: int) -> int:
     """Worker processes for the examples of a local run (0: none, Beam's workers do it).
 
-    `requested`, or by default every usable core when Beam runs in one thread (as
+    `requested`, or by default on Linux every usable core when Beam runs in one thread (as
     DIRECT_DEFAULT does) and there are enough examples to repay starting them.
     """
     if requested is not None:
         return requested if requested > 1 else 0
     one_thread = options.view_as(DirectOptions).direct_running_mode == "in_memory"
-    if one_thread and num_examples >= process_pool.MIN_EXAMPLES:
+    enough = num_examples >= process_pool.MIN_EXAMPLES
+    if one_thread and enough and process_pool.FORK_BY_DEFAULT:
         return process_pool.usable_cores()
     return 0
 

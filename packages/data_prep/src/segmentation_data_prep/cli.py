@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="local runs: process examples in N worker processes (1: in Beam's own workers; "
-        "default: every usable core when there are 50 examples or more)",
+        "default on Linux: every usable core when there are 50 examples or more)",
     )
     parser.add_argument(
         "--overwrite",

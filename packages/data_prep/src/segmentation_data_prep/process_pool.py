@@ -42,6 +42,9 @@ MIN_EXAMPLES = 50
 # held here (each file may be up to max_file_bytes).
 BATCH_SIZE = 5
 BATCHES_AHEAD_PER_PROCESS = 2
+# Only Linux by default: on macOS a child forked after system frameworks were loaded (NumPy's
+# Accelerate, TensorFlow) can crash in Apple's Objective-C runtime.
+FORK_BY_DEFAULT = sys.platform.startswith("linux")
 
 
 def usable_cores() -> int:
