@@ -18,7 +18,6 @@ def pairs(tmp_path_factory) -> list[Pair]:
     """13 pairs (not a multiple of the batch size) and one whose image file is gone."""
     root = write_synthetic_pet_dataset(tmp_path_factory.mktemp("pool"), 13, seed=5)
     listed = list_inputs(str(root)).pairs
-    listed[6].image_path
     missing = Pair("gone", str(root / "images" / "gone.jpg"), listed[6].mask_path)
     return [*listed[:6], missing, *listed[6:]]
 

@@ -20,7 +20,7 @@ DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
 # processes (process_pool.py). Measured on 2 cores at N=2000 (benchmarks/benchmark_data_prep.py,
 # ms per example): one thread 3.2, Beam's threads 2.6 (the GIL is held a third of the time),
 # Beam's multi_processing 4.4 (each worker imports Beam and gets elements through gRPC), one
-# thread + the process pool 1.7.
+# thread + the process pool 1.9.
 DIRECT_DEFAULT = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 
